@@ -1,0 +1,66 @@
+// Processing-time batches for sources (SPEC §1): records go to the batch whose
+// interval is open when they arrive; batch times are interval ends aligned to the
+// epoch; every interval closes a batch, empty or not; while an interval is open,
+// every `chunkSize` records leave as a chunk with `more`.
+import { batchTimeOf } from './wire.js'
+import type { SourceIO } from './types.js'
+
+export class Batcher {
+  private time: number
+  private pending: unknown[] = []
+  private timer: NodeJS.Timeout | undefined
+  private closed = false
+
+  constructor (
+    private readonly interval: number,
+    private readonly chunkSize: number,
+    private readonly io: Pick<SourceIO, 'emit'>,
+    private readonly clock: () => number = Date.now
+  ) {
+    this.time = batchTimeOf(clock(), interval)
+    this.schedule()
+  }
+
+  /** Adds a record to the open batch; returns a promise when the consumer asks to wait. */
+  push (record: unknown): void | Promise<void> {
+    this.pending.push(record)
+    if (this.pending.length >= this.chunkSize) {
+      const late = this.catchUp()
+      if (late) return late
+      return this.flush(true)
+    }
+  }
+
+  /** Closes the open batch and stops (end of input, graceful stop). */
+  close (): void | Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    clearTimeout(this.timer)
+    return this.flush(false)
+  }
+
+  private flush (more: boolean): void | Promise<void> {
+    const records = this.pending
+    this.pending = []
+    return this.io.emit(more ? { time: this.time, interval: this.interval, records, more } : { time: this.time, interval: this.interval, records })
+  }
+
+  /** Closes every batch whose interval has ended by now, the empty ones too. */
+  private catchUp (): void | Promise<void> {
+    let wait: void | Promise<void> = undefined
+    const now = this.clock()
+    while (!this.closed && this.time <= now) {
+      wait = this.flush(false) ?? wait
+      this.time += this.interval
+    }
+    return wait
+  }
+
+  private schedule (): void {
+    if (this.closed) return
+    this.timer = setTimeout(() => {
+      this.catchUp()
+      this.schedule()
+    }, Math.max(0, this.time - this.clock()))
+  }
+}

@@ -1,0 +1,61 @@
+// The command-line adapter: words → the options object an operator's init takes.
+// yargs parses; the usage text comes from lib/help.ts, never from yargs.
+import yargs from 'yargs'
+import { UsageError } from './errors.js'
+import { COMMON_OPTIONS } from './options.js'
+import { usageLine } from './help.js'
+import type { Common, Definition } from './types.js'
+
+export function wantsHelp (words: string[]): boolean {
+  const end = words.indexOf('--')
+  return (end < 0 ? words : words.slice(0, end)).some(w => w === '--help' || w === '-h')
+}
+
+/** Parses one operator's words; throws UsageError (exit 2) with the reason. */
+export function parseArgs (def: Definition, words: string[], env: NodeJS.ProcessEnv = process.env): Record<string, any> & Common {
+  let argv: Record<string, any>
+  try {
+    argv = yargs(words)
+      .parserConfiguration({ 'populate--': true, 'parse-positional-numbers': false, 'strip-aliased': true })
+      .options({ ...COMMON_OPTIONS, ...def.options })
+      .strictOptions()
+      .help(false)
+      .version(false)
+      .exitProcess(false)
+      .fail((msg, err) => { throw new UsageError(msg ?? err?.message ?? 'bad command line') })
+      .parseSync()
+  } catch (err) {
+    throw usage(def, (err as Error).message)
+  }
+  const words_ = (argv._ as Array<string | number>).map(String)
+  const rest = ((argv['--'] ?? []) as Array<string | number>).map(String)
+  const opts: Record<string, any> = { ...argv }
+  delete opts._
+  delete opts['--']
+  delete opts.$0
+  for (const p of def.positionals) {
+    if (p.variadic) {
+      opts[p.key] = [...words_.splice(0), ...rest.splice(0)]
+      if (!p.optional && opts[p.key].length === 0) throw usage(def, `missing ${p.name}`)
+    } else if (words_.length) {
+      opts[p.key] = words_.shift()
+    } else if (!p.optional) {
+      throw usage(def, `missing ${p.name}`)
+    }
+  }
+  const extra = [...words_, ...rest]
+  if (extra.length) throw usage(def, `unexpected argument '${extra[0]}'`)
+  // a repeated string option arrives as an array; --require is always one
+  opts.require = opts.require === undefined ? [] : [].concat(opts.require)
+  opts.stateDir ??= env.DSTREAM_STATE_DIR || './.dstream'
+  for (const [key, spec] of Object.entries({ ...COMMON_OPTIONS, ...def.options })) {
+    if (Array.isArray(opts[key]) && spec.type !== 'array' && !spec.array && key !== 'require') {
+      throw usage(def, `--${key} given more than once`)
+    }
+  }
+  return opts as Record<string, any> & Common
+}
+
+export function usage (def: Definition, reason: string): UsageError {
+  return new UsageError(`dstream ${def.name}: ${reason}\nUsage: ${usageLine(def)}   ('dstream ${def.name} --help' for more)`)
+}

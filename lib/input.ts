@@ -1,0 +1,23 @@
+// Batch lines in: split2 for lines, the wire format's checks, bad lines to the context.
+import type { Readable } from 'node:stream'
+import split2 from 'split2'
+import { parseChunk } from './wire.js'
+import type { Chunk } from './types.js'
+import type { OperatorContext } from './context.js'
+
+const BLANK = /^\s*$/
+
+export async function readChunks (stream: Readable, ctx: OperatorContext, sink: (chunk: Chunk) => void | Promise<void>): Promise<void> {
+  let last: number | undefined
+  for await (const line of stream.pipe(split2()) as AsyncIterable<string>) {
+    if (line.length === 0 || (line.length < 64 && BLANK.test(line))) continue
+    const chunk = parseChunk(line)
+    if (typeof chunk === 'string') {
+      ctx.badLine(line, chunk, last)
+      continue
+    }
+    last = chunk.time
+    const wait = sink(chunk)
+    if (wait) await wait
+  }
+}

@@ -1,0 +1,40 @@
+// Per-batch aggregation by key for the pair operators: values folded into one
+// accumulator per key, keys kept in first-seen order (SPEC §1).
+import { builtinAccepts, type Reducer } from './functions.js'
+import { isPair, keyOf } from './keys.js'
+import { SKIP, type Context } from './types.js'
+
+export class KeyedFold {
+  private readonly table = new Map<string, [unknown, unknown]>()
+  private readonly add: (acc: unknown, value: unknown) => unknown
+
+  constructor (private readonly reducer: Reducer & { builtin?: string }, private readonly ctx: Context) {
+    this.add = reducer.builtin ? reducer.add : ctx.guard(reducer.add)
+  }
+
+  /** Folds a chunk of [k, v] records in; records of another shape are bad input. */
+  fold (records: unknown[]): void {
+    const { table, reducer, ctx } = this
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]
+      if (!isPair(record)) { ctx.badRecord(record, 'expected a [key, value] pair'); continue }
+      const value = record[1]
+      if (reducer.builtin && !builtinAccepts(reducer.builtin, value)) {
+        ctx.badRecord(record, `${reducer.builtin} needs ${reducer.builtin === 'sum' ? 'numbers' : 'numbers or strings'}, this value is ${JSON.stringify(value)}`)
+        continue
+      }
+      const id = keyOf(record[0])
+      const entry = table.get(id)
+      if (entry === undefined) { table.set(id, [record[0], reducer.lift(value)]); continue }
+      const acc = this.add(entry[1], value)
+      if (acc !== SKIP) entry[1] = acc
+    }
+  }
+
+  /** The [key, accumulator] pairs in first-seen order; empties the table. */
+  take (): Array<[unknown, unknown]> {
+    const out = [...this.table.values()]
+    this.table.clear()
+    return out
+  }
+}

@@ -1,0 +1,78 @@
+// The `dstream` command: the operator list, one operator, or a fused `then` chain.
+// bin/dstream and every bin/dstream-OP shim end up here.
+import { parseArgs, wantsHelp } from './cli.js'
+import { DstreamError, EXIT_USAGE, UsageError } from './errors.js'
+import { renderHelp, renderList, VERSION } from './help.js'
+import { completionScript } from './completion.js'
+import { find, registry } from './registry.js'
+import { run, type StageSpec } from './runner.js'
+
+/** Splits `OP ARGS then OP ARGS` into one word list per operator (a `then` after `--` is an argument). */
+export function splitChain (words: string[]): string[][] {
+  const chain: string[][] = [[]]
+  let literal = false
+  for (const word of words) {
+    if (word === '--') literal = true
+    if (word === 'then' && !literal) { chain.push([]); continue }
+    chain[chain.length - 1].push(word)
+  }
+  return chain
+}
+
+export function parseChain (words: string[]): StageSpec[] {
+  const segments = splitChain(words)
+  return segments.map((segment, i) => {
+    const [name, ...args] = segment
+    if (!name) throw new UsageError("dstream: 'then' needs an operator on both sides")
+    const def = find(name)
+    if (!def) throw new UsageError(`dstream: unknown operator '${name}' (run 'dstream' for the list)`)
+    if (def.kind === 'source' && i > 0) throw new UsageError(`dstream: ${name} is a source; it can only start a chain`)
+    return { def, opts: parseArgs(def, args) }
+  })
+}
+
+export async function main (words: string[]): Promise<number> {
+  const out = (text: string) => { process.stdout.write(text) }
+  if (words.length === 0 || words[0] === '--help' || words[0] === '-h') { out(renderList(registry)); return 0 }
+  if (words[0] === '--version') { out(`dstream ${VERSION}\n`); return 0 }
+  if (words[0] === 'completion') { out(completionScript(registry)); return 0 }
+  if (wantsHelp(words) && splitChain(words).length === 1) {
+    const def = find(words[0])
+    if (def) { out(renderHelp(def)); return 0 }
+  }
+  let specs: StageSpec[]
+  try {
+    specs = parseChain(words)
+  } catch (err) {
+    process.stderr.write((err as Error).message + '\n')
+    return err instanceof DstreamError ? err.exitCode : EXIT_USAGE
+  }
+  return run(specs, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, onStop: onSignals })
+}
+
+/** Ctrl-C: the source closes its batch and the rest drains (SPEC §4); a second one stops at once. */
+function onSignals (stop: () => void): void {
+  let seen = 0
+  const handler = (signal: NodeJS.Signals) => {
+    if (++seen > 1) process.exit(signal === 'SIGINT' ? 130 : 143)
+    stop()
+  }
+  process.on('SIGINT', handler)
+  process.on('SIGTERM', handler)
+}
+
+/** A closed pipe downstream (`| head`) ends this command quietly (SPEC §4). */
+export function quietOnClosedPipe (): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0)
+      throw err
+    })
+  }
+}
+
+export async function entry (words: string[]): Promise<void> {
+  quietOnClosedPipe()
+  const code = await main(words)
+  process.exit(code)
+}

@@ -1,0 +1,130 @@
+// Runs a pipeline of one or more operators (a fused `then` chain is several) in
+// this process: builds each operator's context, links the Stages, reads stdin or
+// starts the source, and turns errors into the exit codes of SPEC §4.
+import fs from 'node:fs'
+import path from 'node:path'
+import type { Readable, Writable } from 'node:stream'
+import { Assembler } from './assemble.js'
+import { OperatorContext } from './context.js'
+import { DeadLetter } from './deadLetter.js'
+import { DstreamError, EXIT_FAILURE, UsageError } from './errors.js'
+import { loadScope } from './functions.js'
+import { readChunks } from './input.js'
+import { Output } from './output.js'
+import { Serial } from './serial.js'
+import { Stage, type Downstream } from './stage.js'
+import { formatChunk } from './wire.js'
+import type { Common, Definition, SourceHandle } from './types.js'
+
+export interface StageSpec {
+  def: Definition
+  opts: Record<string, any> & Common
+}
+
+export interface IO {
+  stdin: Readable
+  stdout: Writable
+  stderr: Writable
+  env?: NodeJS.ProcessEnv
+  /** where graceful-stop requests come from (SIGINT/SIGTERM in a process) */
+  onStop?(stop: () => void): void
+}
+
+/** The end of the line: batches as NDJSON on stdout. */
+class BatchWriter implements Downstream {
+  constructor (private readonly out: Output) {}
+  accept (chunk: Parameters<Downstream['accept']>[0]): void | Promise<void> { return this.out.write(formatChunk(chunk)) }
+  end (): void {}
+}
+
+export async function run (specs: StageSpec[], io: IO): Promise<number> {
+  const out = new Output(io.stdout)
+  const contexts: OperatorContext[] = []
+  const stderr = (text: string) => { io.stderr.write(text) }
+  const noColour = 'NO_COLOR' in (io.env ?? process.env)
+  const colour = { stdout: !noColour && (io.stdout as any).isTTY === true, stderr: !noColour && (io.stderr as any).isTTY === true }
+  let handle: SourceHandle | undefined
+  let stopping = false
+  try {
+    const made = []
+    for (const { def, opts } of specs) {
+      const ctx = new OperatorContext({
+        name: def.name,
+        onError: opts.onError,
+        onBadInput: opts.onBadInput,
+        deadLetter: new DeadLetter(opts.deadLetter ?? path.join(opts.stateDir, 'dead-letter.ndjson')),
+        stateDir: opts.stateDir,
+        scope: await loadScope(opts.require),
+        stdout: text => out.write(text),
+        stderr,
+        colour
+      })
+      contexts.push(ctx)
+      made.push(def.kind === 'operator' ? { def, opts, ctx, instance: await named(def.name, () => def.init(opts, ctx)) } : { def, opts, ctx })
+    }
+    // Link from the end: each Stage hands its output to the next.
+    let next: Downstream = new BatchWriter(out)
+    const withReaders: Array<Promise<void>> = []
+    for (let i = made.length - 1; i >= 0; i--) {
+      const m = made[i]
+      if (m.def.kind !== 'operator') continue
+      const withPaths: string[] = m.def.withStreams ? [].concat(m.opts.with ?? []) : []
+      for (const file of withPaths) {
+        if (!fs.existsSync(file)) throw new UsageError(`dstream ${m.def.name}: --with ${file}: no such file or FIFO`)
+      }
+      const stage: Stage = new Stage(m.def, m.instance!, m.ctx, next, withPaths)
+      withPaths.forEach((file, k) => withReaders.push(readWith(file, k + 1, stage, m.ctx)))
+      next = stage
+    }
+    const head = next
+    const first = made[0]
+    io.onStop?.(() => {
+      if (stopping) return
+      stopping = true
+      handle?.stop()
+    })
+    const main = async () => {
+      if (first.def.kind === 'source') {
+        const serial = new Serial()
+        const source = first.def
+        handle = await named(source.name, () => source.start(first.opts, first.ctx, { emit: chunk => serial.run(() => head.accept(chunk)), stdin: io.stdin }))
+        if (stopping) handle.stop()
+        await handle.done
+      } else {
+        await readChunks(io.stdin, first.ctx, chunk => head.accept(chunk))
+      }
+      await head.end()
+    }
+    // a failing --with stream fails the whole run, not just its reader
+    await Promise.all([main(), ...withReaders])
+    await out.end()
+    for (const ctx of contexts) ctx.reportSetAside()
+    return 0
+  } catch (err) {
+    handle?.stop()
+    for (const ctx of contexts) ctx.reportSetAside()
+    if (err instanceof DstreamError) {
+      stderr(err.message.replace(/\n?$/, '\n'))
+      return err.exitCode
+    }
+    stderr(`dstream ${specs.map(s => s.def.name).join(' then ')}: internal error: ${(err as Error)?.stack ?? err}\n`)
+    return EXIT_FAILURE
+  }
+}
+
+/** Errors raised while an operator starts (a function that does not compile) name it. */
+async function named<T> (name: string, start: () => T | Promise<T>): Promise<T> {
+  try {
+    return await start()
+  } catch (err) {
+    if (err instanceof DstreamError && !err.message.startsWith('dstream ')) err.message = `dstream ${name}: ${err.message}`
+    throw err
+  }
+}
+
+/** Reads a `--with STREAM` (a FIFO, a file, `<(...)`) into the stage's merger. */
+async function readWith (file: string, stream: number, stage: Stage, ctx: OperatorContext): Promise<void> {
+  const order = new Assembler()
+  await readChunks(fs.createReadStream(file), ctx, chunk => stage.acceptOther(stream, chunk, order))
+  await stage.merger!.end(stream)
+}

@@ -1,0 +1,6 @@
+// How Spark shows a record: a Scala tuple as (k,v), a string bare, anything else as JSON.
+export function showRecord (record: unknown): string {
+  if (typeof record === 'string') return record
+  if (Array.isArray(record) && record.length === 2) return `(${showRecord(record[0])},${showRecord(record[1])})`
+  return JSON.stringify(record) ?? String(record)
+}

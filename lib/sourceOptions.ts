@@ -1,0 +1,35 @@
+// What every line source (batch, socket, listen, exec) shares: its options and
+// the Batcher they configure.
+import { Batcher } from './batcher.js'
+import { usage } from './cli.js'
+import { parseDuration } from './durations.js'
+import type { OptionSpec } from './options.js'
+import type { SourceDefinition, SourceIO } from './types.js'
+
+export interface LineSourceOptions {
+  interval?: string
+  json: boolean
+  chunk: number
+}
+
+export const INTERVAL_OPTION: Record<string, OptionSpec> = {
+  interval: { type: 'string', meta: 'DUR', default: '1s', describe: 'the batch interval: 250ms, 5s, 1m ...' }
+}
+
+export const LINE_OPTIONS: Record<string, OptionSpec> = {
+  json: { type: 'boolean', default: false, describe: 'parse each line as JSON; a line that does not parse is bad input' },
+  chunk: { type: 'number', default: 1000, describe: 'most records in one chunk while the interval is open' }
+}
+
+export function lineBatcher (opts: LineSourceOptions, def: SourceDefinition, io: Pick<SourceIO, 'emit'>): Batcher {
+  const interval = parseDuration(opts.interval ?? '1s', 'interval')
+  if (!Number.isInteger(opts.chunk) || opts.chunk < 1) throw usage(def, `--chunk must be a positive whole number, got ${opts.chunk}`)
+  return new Batcher(interval, opts.chunk, io)
+}
+
+/** A promise to race the input against, and the stop() that settles it. */
+export function stopSignal (): { stopped: Promise<void>, stop: () => void } {
+  let stop!: () => void
+  const stopped = new Promise<void>(resolve => { stop = resolve })
+  return { stopped, stop }
+}

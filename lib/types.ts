@@ -1,0 +1,144 @@
+// The shapes every operator and source is written against (SPEC §1, STYLE.md).
+import type { OptionSpec } from './options.js'
+
+/** One line of the wire format: a chunk of the batch `time` (SPEC §1). */
+export interface Chunk {
+  time: number
+  interval: number
+  records: unknown[]
+  /** true on every chunk of a batch but its last */
+  more?: boolean
+  /** top-level fields this version does not know, kept as they came */
+  extra?: Record<string, unknown>
+}
+
+/** What an operator knows of the batch it is handed. */
+export interface BatchInfo {
+  time: number
+  interval: number
+  /** true when more chunks of this batch follow (chunk-wise operators only) */
+  more: boolean
+}
+
+/**
+ * What an operator returns for a batch (or chunk): the records to emit, or
+ * `undefined` for "no batch at this time" (Spark's None), which differs from `[]`.
+ */
+export type Emit = unknown[] | undefined
+
+export type Group = 'sources' | 'per batch' | 'windows' | 'state' | 'outputs' | 'tools'
+
+export interface Positional {
+  /** as shown in the usage: FN, INTERVAL, HOST:PORT */
+  name: string
+  /** the property of the parsed options that holds it */
+  key: string
+  describe: string
+  /** a positional that takes every remaining word (`foreach -- CMD ARGS`) */
+  variadic?: boolean
+  optional?: boolean
+}
+
+export interface Example {
+  /** the command line, without the leading `dstream` */
+  command: string
+  describe: string
+  /** input lines (records for `input: 'records'`, else batch lines); run by the tests when given */
+  input?: unknown[][]
+  /** expected output batches' records, or the expected text */
+  output?: unknown[][] | string
+}
+
+/** Services the runner offers an operator: errors, output text, where its files live. */
+export interface Context {
+  /** the operator's name, for messages */
+  readonly name: string
+  /** the batch being processed (set by the runner before each call) */
+  readonly batch: BatchInfo | undefined
+  /**
+   * A record of the wrong shape. Throws a bad-input error (exit 65) unless the
+   * user said `--on-bad-input skip`; then the record is dead-lettered and the
+   * call returns, so the operator skips it.
+   */
+  badRecord(record: unknown, reason: string): void
+  /**
+   * Wraps a user function: a throw becomes an error naming the operator, the
+   * batch time and the arguments (exit 65), or with `--on-error skip` a
+   * dead-letter line, and the wrapper returns SKIP.
+   */
+  guard<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R | typeof SKIP
+  /** text for the terminal (print) */
+  stdout(text: string): void | Promise<void>
+  stderr(text: string): void
+  /** whether colour may be used on each stream: a terminal, and no NO_COLOR */
+  readonly colour: { stdout: boolean, stderr: boolean }
+  /** the pipeline's state directory (SPEC §3); created on first use by those who write there */
+  readonly stateDir: string
+  /** the objects exported by `--require` modules, in scope of every user function */
+  readonly scope: Record<string, unknown>
+}
+
+/** The sentinel a guarded function returns when a failing record was skipped. */
+export const SKIP: unique symbol = Symbol('skip')
+
+export interface Instance {
+  /**
+   * Called for every batch (input 'batches'), or every chunk (input 'chunks',
+   * `batch.more` tells whether more chunks follow). `others` holds the records
+   * of the `--with` streams at the same time, for operators with `withStreams`.
+   */
+  onBatch(records: unknown[], batch: BatchInfo, others?: unknown[][]): Emit | Promise<Emit>
+  /** end of input: release what init took (processes, files) */
+  onEnd?(): void | Promise<void>
+}
+
+export interface Common {
+  stateDir: string
+  name?: string
+  onError: 'fail' | 'skip'
+  onBadInput: 'fail' | 'skip'
+  deadLetter?: string
+  require: string[]
+}
+
+interface Documented {
+  name: string
+  /** Spark Streaming's name for it, or '—' */
+  spark: string
+  group: Group
+  summary: string
+  description: string
+  positionals: Positional[]
+  options: Record<string, OptionSpec>
+  examples: Example[]
+}
+
+export interface OperatorDefinition<O = any> extends Documented {
+  kind: 'operator'
+  /** 'chunks': handed each chunk as it comes (stateless, folds); 'batches': whole batches */
+  input: 'chunks' | 'batches'
+  /** takes `--with STREAM...` and is handed their batches too */
+  withStreams?: boolean
+  init(opts: O & Common, ctx: Context): Instance | Promise<Instance>
+}
+
+/** What a source is given: where to send its chunks, and stdin; it never writes stdout itself. */
+export interface SourceIO {
+  /** returns a promise when the consumer wants the source to wait (backpressure); calls are serialised */
+  emit(chunk: Chunk): void | Promise<void>
+  stdin: import('node:stream').Readable
+}
+
+export interface SourceHandle {
+  /** resolves when the source has closed its last batch */
+  done: Promise<void>
+  /** graceful stop (SIGINT/SIGTERM): close the open batch, then finish */
+  stop(): void
+}
+
+export interface SourceDefinition<O = any> extends Documented {
+  kind: 'source'
+  start(opts: O & Common, ctx: Context, io: SourceIO): SourceHandle | Promise<SourceHandle>
+}
+
+export type Definition = OperatorDefinition | SourceDefinition

@@ -1,0 +1,44 @@
+// Spark: DStream.flatMap. FN returns an array (any iterable) of records for each record.
+import { compileFunction } from '../lib/functions.js'
+import { SKIP, type OperatorDefinition } from '../lib/types.js'
+
+interface FlatMapOptions { fn: string }
+
+const flatMap: OperatorDefinition<FlatMapOptions> = {
+  kind: 'operator',
+  name: 'flat-map',
+  spark: 'flatMap',
+  group: 'per batch',
+  summary: 'the records of the arrays FN returns for each record',
+  description: `
+Replaces every record r by the elements of FN(r), which must be an array or another
+iterable (a string is one record, not its characters). Chunk by chunk.`,
+  positionals: [{ name: 'FN', key: 'fn', describe: 'the function: (record) => array of records' }],
+  options: {},
+  examples: [
+    { command: "flat-map '_.split(\" \")'", describe: 'the words of every line', input: [['to be or', 'not']], output: [['to', 'be', 'or', 'not']] }
+  ],
+  input: 'chunks',
+  init (opts, ctx) {
+    const fn = ctx.guard(compileFunction(opts.fn, ctx.scope))
+    return {
+      onBatch (records) {
+        const out: unknown[] = []
+        for (let i = 0; i < records.length; i++) {
+          const many = fn(records[i])
+          if (many === SKIP) continue
+          if (Array.isArray(many)) {
+            for (let j = 0; j < many.length; j++) out.push(many[j])
+          } else if (many != null && typeof many !== 'string' && typeof (many as any)[Symbol.iterator] === 'function') {
+            for (const one of many as Iterable<unknown>) out.push(one)
+          } else {
+            ctx.badRecord(records[i], `FN must return an array, it returned ${typeof many === 'string' ? 'a string' : JSON.stringify(many)} for`)
+          }
+        }
+        return out
+      }
+    }
+  }
+}
+
+export default flatMap

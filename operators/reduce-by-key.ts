@@ -1,0 +1,41 @@
+// Spark: PairDStreamFunctions.reduceByKey. One [k, v] per key and batch, the values
+// folded with FN. Chunks are folded as they come; the result leaves with the last.
+import { compileReducer, BUILTIN_REDUCERS } from '../lib/functions.js'
+import { KeyedFold } from '../lib/keyed.js'
+import type { OperatorDefinition } from '../lib/types.js'
+
+interface ReduceByKeyOptions { fn: string, partitions?: number }
+
+const reduceByKey: OperatorDefinition<ReduceByKeyOptions> = {
+  kind: 'operator',
+  name: 'reduce-by-key',
+  spark: 'reduceByKey',
+  group: 'per batch',
+  summary: 'the values of each key in a batch reduced with FN',
+  description: `
+Records must be [key, value] pairs. For each batch, emits one [key, value] per key,
+whose value is the key's values folded with FN (an associative function of two
+values) or a built-in: ${Object.entries(BUILTIN_REDUCERS).map(([n, r]) => `${n} (${r.describe})`).join(', ')}.
+Keys compare by value, so array and object keys work; they leave in the order first
+seen. A record that is not a pair is bad input.`,
+  positionals: [{ name: 'FN', key: 'fn', describe: 'the reduce function (a, b) => c, or sum, min, max, concat, count' }],
+  options: {
+    partitions: { type: 'number', describe: "Spark's numPartitions; accepted for compatibility and ignored: dstream reduces in one process until parallel workers exist" }
+  },
+  examples: [
+    { command: 'reduce-by-key sum', describe: 'the word count', input: [[['a', 1], ['b', 1], ['a', 1]], []], output: [[['a', 2], ['b', 1]], []] },
+    { command: "reduce-by-key '(a, b) => a > b ? a : b'", describe: 'the largest value of each key', input: [[['x', 3], ['y', 1], ['x', 7]]], output: [[['x', 7], ['y', 1]]] }
+  ],
+  input: 'chunks',
+  init (opts, ctx) {
+    const fold = new KeyedFold(compileReducer(opts.fn, ctx.scope), ctx)
+    return {
+      onBatch (records, batch) {
+        fold.fold(records)
+        return batch.more ? undefined : fold.take()
+      }
+    }
+  }
+}
+
+export default reduceByKey
