@@ -74,5 +74,7 @@ export function quietOnClosedPipe (): void {
 export async function entry (words: string[]): Promise<void> {
   quietOnClosedPipe()
   const code = await main(words)
+  // stdout may be a non-blocking socket (a child of node): let it drain before exiting
+  await Promise.all([process.stdout, process.stderr].map(s => new Promise(resolve => s.write('', resolve))))
   process.exit(code)
 }

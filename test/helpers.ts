@@ -100,11 +100,22 @@ function safeParse (stdout: string) {
   try { return parseOutput(stdout) } catch { return { batches: [], chunks: [] } }
 }
 
+/** The environment of a real user's shell: without tap's loader hooks, which would load into every command. */
+export function userEnv (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k === 'NODE_OPTIONS' || k.startsWith('TS_NODE') || k.startsWith('_TAPJS') || k.startsWith('TAP')) continue
+    env[k] = v
+  }
+  return { ...env, PATH: `${path.join(ROOT, 'bin')}:${process.env.PATH}`, NO_COLOR: '1', ...extra }
+}
+
 /** Runs the real command line through a shell (pipes and all). */
 export function sh (script: string, { input = '', env = {}, timeout = 30_000 }: { input?: string, env?: NodeJS.ProcessEnv, timeout?: number } = {}): Promise<{ code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }> {
   return new Promise(resolve => {
-    const child = spawn('bash', ['-o', 'pipefail', '-c', script], {
-      env: { ...process.env, PATH: `${path.join(ROOT, 'bin')}:${process.env.PATH}`, NO_COLOR: '1', ...env },
+    // tap's process hooks put its loader back into NODE_OPTIONS; a user's shell has none
+    const child = spawn('bash', ['-o', 'pipefail', '-c', `unset NODE_OPTIONS; ${script}`], {
+      env: userEnv(env),
       stdio: ['pipe', 'pipe', 'pipe']
     })
     let stdout = ''
