@@ -52,11 +52,11 @@ export const BUILTIN_REDUCERS: Record<string, Reducer & { describe: string }> = 
   count: { describe: 'the number of values', lift: () => 1, add: (a: any) => a + 1, merge: (a: any, b: any) => a + b }
 }
 
-/** The value types the built-in sum, min and max accept (anything else is a bad record). */
-export function builtinAccepts (name: string, value: unknown): boolean {
-  if (name === 'sum') return typeof value === 'number'
-  if (name === 'min' || name === 'max') return typeof value === 'number' || typeof value === 'string'
-  return true
+/** Why a built-in reducer cannot take this value (sum of a string), or undefined when it can. */
+export function builtinRefusal (name: string | undefined, value: unknown): string | undefined {
+  if (name === 'sum' && typeof value !== 'number') return 'sum needs numbers'
+  if ((name === 'min' || name === 'max') && typeof value !== 'number' && typeof value !== 'string') return `${name} needs numbers or strings`
+  return undefined
 }
 
 export function compileReducer (source: string, scope: Record<string, unknown> = {}): Reducer & { builtin?: string } {

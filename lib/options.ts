@@ -20,3 +20,8 @@ export function metaOf (key: string, spec: OptionSpec): string {
   if (spec.type === 'number') return 'N'
   return key.toUpperCase()
 }
+
+/** Spark's numPartitions on the shuffling operators: accepted so Spark habits work, and ignored. */
+export const PARTITIONS_OPTION: Record<string, OptionSpec> = {
+  partitions: { type: 'number', describe: "Spark's numPartitions; accepted for compatibility and ignored: each operator is one process until parallel workers exist" }
+}

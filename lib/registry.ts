@@ -1,18 +1,34 @@
 // Every command of the toolkit, alphabetically. Adding an operator is one line here.
 import batch from '../sources/batch.js'
+import combineByKey from '../operators/combine-by-key.js'
+import count from '../operators/count.js'
+import countByValue from '../operators/count-by-value.js'
 import filter from '../operators/filter.js'
 import flatMap from '../operators/flat-map.js'
+import flatMapValues from '../operators/flat-map-values.js'
+import glom from '../operators/glom.js'
+import groupByKey from '../operators/group-by-key.js'
 import map from '../operators/map.js'
+import mapValues from '../operators/map-values.js'
 import print from '../operators/print.js'
+import reduce from '../operators/reduce.js'
 import reduceByKey from '../operators/reduce-by-key.js'
 import type { Definition } from './types.js'
 
 export const registry: Definition[] = [
   batch,
+  combineByKey,
+  count,
+  countByValue,
   filter,
   flatMap,
+  flatMapValues,
+  glom,
+  groupByKey,
   map,
+  mapValues,
   print,
+  reduce,
   reduceByKey
 ]
 

@@ -1,4 +1,5 @@
 // Spark: DStream.flatMap. FN returns an array (any iterable) of records for each record.
+import { elementsOf, notElements } from '../lib/elements.js'
 import { compileFunction } from '../lib/functions.js'
 import { SKIP, type OperatorDefinition } from '../lib/types.js'
 
@@ -27,13 +28,9 @@ iterable (a string is one record, not its characters). Chunk by chunk.`,
         for (let i = 0; i < records.length; i++) {
           const many = fn(records[i])
           if (many === SKIP) continue
-          if (Array.isArray(many)) {
-            for (let j = 0; j < many.length; j++) out.push(many[j])
-          } else if (many != null && typeof many !== 'string' && typeof (many as any)[Symbol.iterator] === 'function') {
-            for (const one of many as Iterable<unknown>) out.push(one)
-          } else {
-            ctx.badRecord(records[i], `FN must return an array, it returned ${typeof many === 'string' ? 'a string' : JSON.stringify(many)} for`)
-          }
+          const each = elementsOf(many)
+          if (each === undefined) { ctx.badRecord(records[i], notElements(many)); continue }
+          for (const one of each) out.push(one)
         }
         return out
       }

@@ -3,8 +3,9 @@
 import { compileReducer, BUILTIN_REDUCERS } from '../lib/functions.js'
 import { KeyedFold } from '../lib/keyed.js'
 import type { OperatorDefinition } from '../lib/types.js'
+import { PARTITIONS_OPTION } from '../lib/options.js'
 
-interface ReduceByKeyOptions { fn: string, partitions?: number }
+interface ReduceByKeyOptions { fn: string }
 
 const reduceByKey: OperatorDefinition<ReduceByKeyOptions> = {
   kind: 'operator',
@@ -19,9 +20,7 @@ values) or a built-in: ${Object.entries(BUILTIN_REDUCERS).map(([n, r]) => `${n} 
 Keys compare by value, so array and object keys work; they leave in the order first
 seen. A record that is not a pair is bad input.`,
   positionals: [{ name: 'FN', key: 'fn', describe: 'the reduce function (a, b) => c, or sum, min, max, concat, count' }],
-  options: {
-    partitions: { type: 'number', describe: "Spark's numPartitions; accepted for compatibility and ignored: dstream reduces in one process until parallel workers exist" }
-  },
+  options: PARTITIONS_OPTION,
   examples: [
     { command: 'reduce-by-key sum', describe: 'the word count', input: [[['a', 1], ['b', 1], ['a', 1]], []], output: [[['a', 2], ['b', 1]], []] },
     { command: "reduce-by-key '(a, b) => a > b ? a : b'", describe: 'the largest value of each key', input: [[['x', 3], ['y', 1], ['x', 7]]], output: [[['x', 7], ['y', 1]]] }
