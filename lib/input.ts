@@ -1,6 +1,6 @@
-// Batch lines in: split2 for lines, the wire format's checks, bad lines to the context.
+// Batch lines in: the wire format's checks, bad lines to the context.
 import type { Readable } from 'node:stream'
-import split2 from 'split2'
+import { readLines } from './lineReader.js'
 import { parseChunk } from './wire.js'
 import type { Chunk } from './types.js'
 import type { OperatorContext } from './context.js'
@@ -9,7 +9,7 @@ const BLANK = /^\s*$/
 
 export async function readChunks (stream: Readable, ctx: OperatorContext, sink: (chunk: Chunk) => void | Promise<void>): Promise<void> {
   let last: number | undefined
-  for await (const line of stream.pipe(split2()) as AsyncIterable<string>) {
+  for await (const line of readLines(stream)) {
     if (line.length === 0 || (line.length < 64 && BLANK.test(line))) continue
     const chunk = parseChunk(line)
     if (typeof chunk === 'string') {
