@@ -62,19 +62,18 @@ function onSignals (stop: () => void): void {
 }
 
 /** A closed pipe downstream (`| head`) ends this command quietly (SPEC §4). */
-export function quietOnClosedPipe (): void {
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') process.exit(0)
-      throw err
-    })
-  }
+function quietOnClosedPipe (stream: NodeJS.WritableStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0)
+    throw err
+  })
 }
 
 export async function entry (words: string[]): Promise<void> {
-  quietOnClosedPipe()
+  quietOnClosedPipe(process.stdout)
+  quietOnClosedPipe(process.stderr)
   const code = await main(words)
-  // stdout may be a non-blocking socket (a child of node): let it drain before exiting
+  // stdout may be a non-blocking socket (a child of node) with writes queued: let them drain
   await Promise.all([process.stdout, process.stderr].map(s => new Promise(resolve => s.write('', resolve))))
   process.exit(code)
 }

@@ -10,11 +10,8 @@ export class Output {
     return new Promise(resolve => this.stream.once('drain', resolve))
   }
 
-  /** resolves once everything written has been handed to the OS */
+  /** resolves once everything written has been handed to the OS (writes complete in order) */
   end (): Promise<void> {
-    return new Promise(resolve => {
-      if (this.stream.writableNeedDrain) this.stream.once('drain', () => resolve())
-      else resolve()
-    })
+    return new Promise(resolve => this.stream.write('', () => resolve()))
   }
 }

@@ -44,7 +44,7 @@ t.test('help', async t => {
   }
   const list = await sh('dstream')
   t.equal(list.code, 0, 'dstream alone exits 0')
-  for (const def of registry) t.match(list.stdout, new RegExp(`^  ${def.name}\\b.*${def.summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'), `dstream lists ${def.name} with its summary`)
+  for (const def of registry) t.match(list.stdout, new RegExp(`^  ${def.name}\\b.*(\\n\\s+)?${def.summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'), `dstream lists ${def.name} with its summary`)
 })
 
 t.test('examples do what their output says', async t => {
@@ -65,4 +65,12 @@ t.test('usage errors exit 2 with a one-line reason and the usage', async t => {
     t.equal(ran.code, 2, `${def.name}: unknown option exits 2`)
     t.match(ran.stderr, new RegExp(`^dstream ${def.name}: .*\\nUsage: dstream ${def.name}`), `${def.name}: says why, then the usage`)
   }
+})
+
+t.test('the README and the completion script know every operator', async t => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')
+  const table = readme.slice(readme.indexOf('## Operators'))
+  for (const def of registry) t.match(table, new RegExp('`' + def.name + '[ `]'), `README lists ${def.name}`)
+  const ran = await sh('dstream completion > completion.bash && . ./completion.bash && COMP_WORDS=(dstream red); COMP_CWORD=1; _dstream; echo "${COMPREPLY[@]}"; COMP_WORDS=(dstream map x then print --n); COMP_CWORD=5; _dstream; echo "${COMPREPLY[@]}"', { cwd: t.testdir() })
+  t.equal(ran.stdout, 'reduce reduce-by-key\n--num --name\n', 'completes operator names, and the options of the operator after then')
 })

@@ -111,11 +111,12 @@ export function userEnv (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 /** Runs the real command line through a shell (pipes and all). */
-export function sh (script: string, { input = '', env = {}, timeout = 30_000 }: { input?: string, env?: NodeJS.ProcessEnv, timeout?: number } = {}): Promise<{ code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }> {
+export function sh (script: string, { input = '', env = {}, timeout = 30_000, cwd }: { input?: string, env?: NodeJS.ProcessEnv, timeout?: number, cwd?: string } = {}): Promise<{ code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }> {
   return new Promise(resolve => {
     // tap's process hooks put its loader back into NODE_OPTIONS; a user's shell has none
     const child = spawn('bash', ['-o', 'pipefail', '-c', `unset NODE_OPTIONS; ${script}`], {
       env: userEnv(env),
+      cwd,
       stdio: ['pipe', 'pipe', 'pipe']
     })
     let stdout = ''
