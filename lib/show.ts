@@ -4,3 +4,8 @@ export function showRecord (record: unknown): string {
   if (Array.isArray(record) && record.length === 2) return `(${showRecord(record[0])},${showRecord(record[1])})`
   return JSON.stringify(record) ?? String(record)
 }
+
+/** A record as a line of text (save, foreach --text): a string bare, anything else as JSON. */
+export function plainText (record: unknown): string {
+  return typeof record === 'string' ? record : JSON.stringify(record)
+}
