@@ -26,6 +26,17 @@ t.test('the word count piped and fused give the same output', async t => {
   t.same(records(sourceFused.stdout), records(source.stdout), 'from a source, fused')
 })
 
+t.test('a chain with transform and a dataset, piped and fused', async t => {
+  const dir = t.testdir({ 'stop.json': '["the", "end"]' })
+  fs.writeFileSync(path.join(dir, 'in.ndjson'), batchLines([['the cat sat', 'on the mat'], [], ['the end']], { interval: 2000, chunk: 1 }))
+  const chain = [`flat-map '_.split(" ")'`, `transform --with stop=${dir}/stop.json '(words, time, env) => words.filter(w => !env.stop.includes(w)).map(w => w + "@" + time)'`, 'count-by-value']
+  const piped = await sh(`< ${dir}/in.ndjson dstream ${chain.join(' | dstream ')}`)
+  const fused = await sh(`< ${dir}/in.ndjson dstream ${chain.join(' then ')}`)
+  t.equal(piped.code, 0, piped.stderr)
+  t.same(parseOutput(piped.stdout).batches.map(b => b.records), [[['cat@2000', 1], ['sat@2000', 1], ['on@2000', 1], ['mat@2000', 1]], [], []])
+  t.equal(fused.stdout, piped.stdout, 'fused output is byte-identical')
+})
+
 t.test('downstream | head -1 ends everything upstream quietly', async t => {
   const ran = await sh(`yes "to be or not" | dstream batch 100ms --chunk 10 | dstream flat-map '_.split(" ")' | dstream map '[_, 1]' | head -1; echo "\${PIPESTATUS[@]}" >&2`)
   const statuses = ran.stderr.trim().split('\n').pop()!.split(' ')
