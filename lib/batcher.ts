@@ -45,8 +45,8 @@ export class Batcher {
     return this.io.emit(more ? { time: this.time, interval: this.interval, records, more } : { time: this.time, interval: this.interval, records })
   }
 
-  /** Closes every batch whose interval has ended by now, the empty ones too. */
-  private catchUp (): void | Promise<void> {
+  /** Closes every batch whose interval has ended by now, the empty ones too (the timer calls it). */
+  catchUp (): void | Promise<void> {
     let wait: void | Promise<void> = undefined
     const now = this.clock()
     while (!this.closed && this.time <= now) {
