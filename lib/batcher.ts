@@ -6,7 +6,7 @@ import { batchTimeOf } from './wire.js'
 import type { SourceIO } from './types.js'
 
 export class Batcher {
-  private time: number
+  private openTime: number
   private pending: unknown[] = []
   private timer: NodeJS.Timeout | undefined
   private closed = false
@@ -17,9 +17,12 @@ export class Batcher {
     private readonly io: Pick<SourceIO, 'emit'>,
     private readonly clock: () => number = Date.now
   ) {
-    this.time = batchTimeOf(clock(), interval)
+    this.openTime = batchTimeOf(clock(), interval)
     this.schedule()
   }
+
+  /** The time of the open batch. */
+  get time (): number { return this.openTime }
 
   /** Adds a record to the open batch; returns a promise when the consumer asks to wait. */
   push (record: unknown): void | Promise<void> {
@@ -42,16 +45,16 @@ export class Batcher {
   private flush (more: boolean): void | Promise<void> {
     const records = this.pending
     this.pending = []
-    return this.io.emit(more ? { time: this.time, interval: this.interval, records, more } : { time: this.time, interval: this.interval, records })
+    return this.io.emit(more ? { time: this.openTime, interval: this.interval, records, more } : { time: this.openTime, interval: this.interval, records })
   }
 
   /** Closes every batch whose interval has ended by now, the empty ones too (the timer calls it). */
   catchUp (): void | Promise<void> {
     let wait: void | Promise<void> = undefined
     const now = this.clock()
-    while (!this.closed && this.time <= now) {
+    while (!this.closed && this.openTime <= now) {
       wait = this.flush(false) ?? wait
-      this.time += this.interval
+      this.openTime += this.interval
     }
     return wait
   }
@@ -61,6 +64,6 @@ export class Batcher {
     this.timer = setTimeout(() => {
       this.catchUp()
       this.schedule()
-    }, Math.max(0, this.time - this.clock()))
+    }, Math.max(0, this.openTime - this.clock()))
   }
 }

@@ -25,7 +25,8 @@ export function parseArgs (def: Definition, words: string[], env: NodeJS.Process
       .fail((msg, err) => { throw new UsageError(msg ?? err?.message ?? 'bad command line') })
       .parseSync()
   } catch (err) {
-    throw usage(def, (err as Error).message)
+    // yargs' reasons can span lines (Invalid values:\n  Argument: ...): one line, as SPEC §4 asks
+    throw usage(def, (err as Error).message.replace(/:?\s*\n\s*/g, ': '))
   }
   const words_ = (argv._ as Array<string | number>).map(String)
   const rest = ((argv['--'] ?? []) as Array<string | number>).map(String)

@@ -45,12 +45,12 @@ export class OperatorContext implements Context {
     if (count > 0) this.stderr(`dstream ${this.name}: ${count} input${count === 1 ? '' : 's'} set aside in ${file}\n`)
   }
 
-  badRecord (record: unknown, reason: string): void {
+  badRecord (record: unknown, reason: string, time = this.batch?.time): void {
     if (this.o.onBadInput === 'skip') {
-      this.o.deadLetter.write({ operator: this.name, time: this.batch?.time, reason, record })
+      this.o.deadLetter.write({ operator: this.name, time, reason, record })
       return
     }
-    throw new BadInputError(`${this.where()}${reason}: ${excerpt(record)}`)
+    throw new BadInputError(`${this.where(time)}${reason}: ${excerpt(record)}`)
   }
 
   /** A line that is not a batch; `time` is the last good batch's. */

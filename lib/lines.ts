@@ -24,7 +24,7 @@ export function feedLines (stream: Readable, batcher: Batcher, ctx: Context, { j
           record = JSON.parse(line)
         } catch (err) {
           try {
-            ctx.badRecord(line, `not JSON (${(err as Error).message})`)
+            ctx.badRecord(line, `not JSON (${(err as Error).message})`, batcher.time)
           } catch (bad) {
             reject(bad)
             lines.destroy()

@@ -9,3 +9,8 @@ export function showRecord (record: unknown): string {
 export function plainText (record: unknown): string {
   return typeof record === 'string' ? record : JSON.stringify(record)
 }
+
+/** A command line as a shell would need it typed: `sh -c 'wc -l'`. */
+export function shellQuote (words: string[]): string {
+  return words.map(w => /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`).join(' ')
+}

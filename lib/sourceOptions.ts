@@ -22,7 +22,12 @@ export const LINE_OPTIONS: Record<string, OptionSpec> = {
 }
 
 export function lineBatcher (opts: LineSourceOptions, def: SourceDefinition, io: Pick<SourceIO, 'emit'>): Batcher {
-  const interval = parseDuration(opts.interval ?? '1s', 'interval')
+  let interval: number
+  try {
+    interval = parseDuration(opts.interval ?? '1s', 'interval')
+  } catch (err) {
+    throw usage(def, (err as Error).message)
+  }
   if (!Number.isInteger(opts.chunk) || opts.chunk < 1) throw usage(def, `--chunk must be a positive whole number, got ${opts.chunk}`)
   return new Batcher(interval, opts.chunk, io)
 }

@@ -58,9 +58,10 @@ export interface Context {
   /**
    * A record of the wrong shape. Throws a bad-input error (exit 65) unless the
    * user said `--on-bad-input skip`; then the record is dead-lettered and the
-   * call returns, so the operator skips it.
+   * call returns, so the operator skips it. Sources, which have no batch in hand,
+   * pass the time of the batch the record was bound for.
    */
-  badRecord(record: unknown, reason: string): void
+  badRecord(record: unknown, reason: string, time?: number): void
   /**
    * Wraps a user function: a throw becomes an error naming the operator, the
    * batch time and the arguments (exit 65), or with `--on-error skip` a

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { usage } from '../lib/cli.js'
 import { formatDuration, parseDuration } from '../lib/durations.js'
 import { RuntimeError } from '../lib/errors.js'
-import { plainText } from '../lib/show.js'
+import { plainText, shellQuote } from '../lib/show.js'
 import type { BatchInfo, Context, OperatorDefinition } from '../lib/types.js'
 
 interface ForeachOptions { command: string[], text: boolean, retries: number, backoff: string, skipEmpty: boolean, pass: boolean }
@@ -53,7 +53,7 @@ unchanged on stdout and the command's stdout goes to stderr.`,
   init (opts, ctx) {
     if (!Number.isInteger(opts.retries) || opts.retries < 0) throw usage(foreach, `--retries must be a whole number, got ${opts.retries}`)
     const backoff = parseDuration(opts.backoff, '--backoff')
-    const shown = opts.command.map(w => /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`).join(' ')
+    const shown = shellQuote(opts.command)
     return {
       async onBatch (records, batch) {
         if (records.length === 0 && opts.skipEmpty) return opts.pass ? records : undefined
