@@ -14,7 +14,7 @@ import { Output } from './output.js'
 import { Serial } from './serial.js'
 import { Stage, type Downstream } from './stage.js'
 import { formatChunk } from './wire.js'
-import type { Common, Definition, SourceHandle } from './types.js'
+import type { Common, Definition, Instance, SourceHandle } from './types.js'
 
 export interface StageSpec {
   def: Definition
@@ -45,8 +45,8 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
   const colour = { stdout: !noColour && (io.stdout as any).isTTY === true, stderr: !noColour && (io.stderr as any).isTTY === true }
   let handle: SourceHandle | undefined
   let stopping = false
+  const made: Array<{ def: Definition, opts: StageSpec['opts'], ctx: OperatorContext, instance?: Instance }> = []
   try {
-    const made = []
     for (const { def, opts } of specs) {
       const ctx = new OperatorContext({
         name: def.name,
@@ -102,6 +102,9 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
     return 0
   } catch (err) {
     handle?.stop()
+    for (const m of made) {
+      try { await m.instance?.onAbort?.() } catch { /* the error that stopped the run is the one to report */ }
+    }
     for (const ctx of contexts) ctx.reportSetAside()
     if (err instanceof DstreamError) {
       stderr(err.message.replace(/\n?$/, '\n'))

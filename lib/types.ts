@@ -91,6 +91,8 @@ export interface Instance {
   onBatch(records: unknown[], batch: BatchInfo, others?: unknown[][]): Emit | Promise<Emit>
   /** end of input: release what init took (processes, files) */
   onEnd?(): void | Promise<void>
+  /** the pipeline failed: drop half-done work (a sink's temporary file) */
+  onAbort?(): void | Promise<void>
 }
 
 export interface Common {

@@ -25,8 +25,9 @@ Spark writes a directory of part files per batch; save writes one file. The file
 is written atomically: the records go into a hidden temporary file in the same
 directory as they come (a batch in many chunks is never held in memory), which is
 synced and renamed into place when the batch ends. A reader never sees half a
-file, and a batch written again (a replay after a restart) replaces its file. A
-process killed inside a batch may leave its hidden .NAME.PID-N.tmp file behind.
+file, and a batch written again (a replay after a restart) replaces its file. When
+the pipeline stops on an error the temporary file is removed; only a process killed
+outright (kill -9) inside a batch leaves its hidden .NAME.PID-N.tmp file behind.
 
 Writes nothing on stdout unless --pass, which forwards the batches unchanged.
 A file that cannot be written stops save with exit 1.`,
@@ -61,6 +62,9 @@ A file that cannot be written stops save with exit 1.`,
           throw new RuntimeError(`dstream ${ctx.name}: batch ${batch.time}: cannot write ${file}: ${(err as Error).message}`)
         }
         return opts.pass ? records : undefined
+      },
+      async onAbort () {
+        await open?.abort()
       }
     }
   }

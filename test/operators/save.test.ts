@@ -86,6 +86,10 @@ t.test('bad input', async t => {
   t.equal(line.code, 65, 'a line that is not a batch: exit 65')
   t.match(line.stderr, /dstream save: after batch 1000: not JSON/, 'named with the batch before it')
   t.equal(read(`${dir}/b-1000`), 'x\n', 'the batches before it are saved')
+
+  const mid = await runWords(['save', `${dir}/c/out`], '{"time":1000,"interval":1000,"records":["x"],"more":true}\nnot a batch\n')
+  t.equal(mid.code, 65, 'bad input in the middle of a batch: exit 65')
+  t.same(fs.readdirSync(`${dir}/c`), [], 'and no file, not even a temporary one, is left of that batch')
 })
 
 t.test('usage errors', async t => {
