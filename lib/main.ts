@@ -6,6 +6,7 @@ import { renderHelp, renderList, VERSION } from './help.js'
 import { completionScript } from './completion.js'
 import { find, registry } from './registry.js'
 import { run, type StageSpec } from './runner.js'
+import type { ToolDefinition } from './types.js'
 
 /** Splits `OP ARGS then OP ARGS` into one word list per operator (a `then` after `--` is an argument). */
 export function splitChain (words: string[]): string[][] {
@@ -27,6 +28,7 @@ export function parseChain (words: string[]): StageSpec[] {
     const def = find(name)
     if (!def) throw new UsageError(`dstream: unknown operator '${name}' (run 'dstream' for the list)`)
     if (def.kind === 'source' && i > 0) throw new UsageError(`dstream: ${name} is a source; it can only start a chain`)
+    if (def.kind === 'tool' && segments.length > 1) throw new UsageError(`dstream: ${name} is a tool, not an operator; it cannot be chained`)
     return { def, opts: parseArgs(def, args) }
   })
 }
@@ -47,7 +49,18 @@ export async function main (words: string[]): Promise<number> {
     process.stderr.write((err as Error).message + '\n')
     return err instanceof DstreamError ? err.exitCode : EXIT_USAGE
   }
+  const [first] = specs
+  if (first.def.kind === 'tool') return runTool(first.def, first.opts)
   return run(specs, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, onStop: onSignals })
+}
+
+async function runTool (def: ToolDefinition, opts: StageSpec['opts']): Promise<number> {
+  try {
+    return await def.run(opts, { stdout: text => { process.stdout.write(text) }, stderr: text => { process.stderr.write(text) } })
+  } catch (err) {
+    process.stderr.write((err as Error).message + '\n')
+    return err instanceof DstreamError ? err.exitCode : 1
+  }
 }
 
 /** Ctrl-C: the source closes its batch and the rest drains (SPEC §4); a second one stops at once. */

@@ -19,6 +19,7 @@ import reduce from '../operators/reduce.js'
 import reduceByKey from '../operators/reduce-by-key.js'
 import save from '../operators/save.js'
 import socket from '../sources/socket.js'
+import state from '../tools/state.js'
 import transform from '../operators/transform.js'
 import union from '../operators/union.js'
 import type { Definition } from './types.js'
@@ -44,6 +45,7 @@ export const registry: Definition[] = [
   reduceByKey,
   save,
   socket,
+  state,
   transform,
   union
 ]

@@ -12,9 +12,11 @@ import { loadScope } from './functions.js'
 import { readChunks } from './input.js'
 import { Output } from './output.js'
 import { Serial } from './serial.js'
-import { Stage, type Downstream } from './stage.js'
+import { Stage, type Checkpointing, type Downstream } from './stage.js'
+import { Checkpoint, definitionOf, derivedName } from './checkpoint.js'
+import { usage } from './cli.js'
 import { formatChunk } from './wire.js'
-import type { Common, Definition, Instance, SourceHandle } from './types.js'
+import type { Common, Definition, Instance, OperatorDefinition, SourceHandle } from './types.js'
 
 export interface StageSpec {
   def: Definition
@@ -72,7 +74,7 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
       for (const file of withPaths) {
         if (!fs.existsSync(file)) throw new UsageError(`dstream ${m.def.name}: --with ${file}: no such file or FIFO`)
       }
-      const stage: Stage = new Stage(m.def, m.instance!, m.ctx, next, withPaths)
+      const stage: Stage = new Stage(m.def, m.instance!, m.ctx, next, withPaths, checkpointing(m.def, m.opts, m.instance!, stderr))
       withPaths.forEach((file, k) => withReaders.push(readWith(file, k + 1, stage, m.ctx)))
       next = stage
     }
@@ -113,6 +115,24 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
     stderr(`dstream ${specs.map(s => s.def.name).join(' then ')}: internal error: ${(err as Error)?.stack ?? err}\n`)
     return EXIT_FAILURE
   }
+}
+
+/**
+ * A stateful operator's checkpoint (SPEC §3): DIR/NAME/checkpoint.json, restored
+ * here at start; the Stage writes it after batches.
+ */
+function checkpointing (def: OperatorDefinition, opts: StageSpec['opts'], instance: Instance, stderr: (text: string) => void): Checkpointing | undefined {
+  if (!instance.snapshot || !instance.restore) return undefined
+  const every = opts.checkpointEvery ?? 1
+  if (!Number.isInteger(every) || every < 1) throw usage(def, `--checkpoint-every must be a positive whole number, got ${every}`)
+  const definition = definitionOf(def, opts)
+  const checkpoint = new Checkpoint(opts.stateDir, opts.name ?? derivedName(def.name, definition), def.name, definition)
+  checkpoint.prepare()
+  const saved = checkpoint.load()
+  if (!saved) return { checkpoint, every }
+  instance.restore(saved.state)
+  stderr(`dstream ${def.name}: resuming from the checkpoint of batch ${saved.time} in ${checkpoint.file}\n`)
+  return { checkpoint, every, resumeAfter: saved.time }
 }
 
 /** Errors raised while an operator starts (a function that does not compile) name it. */

@@ -4,9 +4,19 @@
 // its own logic. A piped command is a Stage between a reader and a writer; a fused
 // chain (`then`) is Stages linked directly, so both give the same output.
 import { Assembler } from './assemble.js'
+import type { Checkpoint } from './checkpoint.js'
 import { Merger } from './merge.js'
 import type { OperatorContext } from './context.js'
 import type { Chunk, Emit, Instance, OperatorDefinition } from './types.js'
+
+/** Where a stateful operator's state goes, how often, and where a restored run resumes. */
+export interface Checkpointing {
+  checkpoint: Checkpoint
+  /** checkpoint after every this many batches */
+  every: number
+  /** the time of the restored checkpoint: batches up to it are already in the state */
+  resumeAfter?: number
+}
 
 export interface Downstream {
   accept(chunk: Chunk): void | Promise<void>
@@ -20,12 +30,17 @@ export class Stage implements Downstream {
   /** pairs the main stream (0) with the `--with` streams, for operators that take them */
   readonly merger: Merger | undefined
 
+  private outputInterval: { input: number, output: number } | undefined
+  private unsaved = 0
+  private lastTime: number | undefined
+
   constructor (
     private readonly def: OperatorDefinition,
     private readonly instance: Instance,
     private readonly ctx: OperatorContext,
     private readonly next: Downstream,
-    withNames: string[] = []
+    withNames: string[] = [],
+    private readonly checkpointing?: Checkpointing
   ) {
     if (def.withStreams) {
       this.merger = new Merger(['the input', ...withNames], def.name, (time, interval, perStream, extra) =>
@@ -37,6 +52,12 @@ export class Stage implements Downstream {
     const wrong = this.order.check(chunk)
     if (wrong) {
       this.ctx.badLine(JSON.stringify({ time: chunk.time, interval: chunk.interval, records: chunk.records }), wrong, this.order.last)
+      return
+    }
+    const resume = this.checkpointing?.resumeAfter
+    if (resume !== undefined && chunk.time <= resume) {
+      // already folded into the restored state: a replayed input must not count twice
+      this.order.track(chunk)
       return
     }
     if (this.def.input === 'chunks') {
@@ -76,6 +97,7 @@ export class Stage implements Downstream {
       await this.merger.end(0)
       await this.merger.finished
     }
+    if (this.unsaved > 0) this.save()
     await this.instance.onEnd?.()
     await this.next.end()
   }
@@ -85,9 +107,31 @@ export class Stage implements Downstream {
   private run (records: unknown[], time: number, interval: number, more: boolean, extra: Record<string, unknown> | undefined, others?: unknown[][]): void | Promise<void> {
     this.lastInterval = interval
     this.ctx.batch = { time, interval, more }
+    const output = this.outputIntervalFor(interval)
     const out = this.instance.onBatch(records, this.ctx.batch, others)
-    if (isPromise(out)) return out.then(o => this.forward(o, time, interval, more, extra))
+    if (isPromise(out)) return out.then(o => this.closed(o, time, output, more, extra))
+    return this.closed(out, time, output, more, extra)
+  }
+
+  /** The operator's output interval for this input interval (a window's slide), asked once. */
+  private outputIntervalFor (input: number): number {
+    if (!this.instance.outputInterval) return input
+    if (this.outputInterval?.input !== input) this.outputInterval = { input, output: this.instance.outputInterval(input) }
+    return this.outputInterval.output
+  }
+
+  /** After a batch: checkpoint the state when it is time, then hand the output on. */
+  private closed (out: Emit, time: number, interval: number, more: boolean, extra: Record<string, unknown> | undefined): void | Promise<void> {
+    if (!more && this.checkpointing) {
+      this.lastTime = time
+      if (++this.unsaved >= this.checkpointing.every) this.save()
+    }
     return this.forward(out, time, interval, more, extra)
+  }
+
+  private save (): void {
+    this.checkpointing!.checkpoint.save(this.lastTime!, this.instance.snapshot!())
+    this.unsaved = 0
   }
 
   private forward (out: Emit, time: number, interval: number, more: boolean, extra: Record<string, unknown> | undefined): void | Promise<void> {

@@ -93,6 +93,18 @@ export interface Instance {
   onEnd?(): void | Promise<void>
   /** the pipeline failed: drop half-done work (a sink's temporary file) */
   onAbort?(): void | Promise<void>
+  /**
+   * The interval of what this operator emits, given its input's (a window's slide).
+   * Called at the first batch; may throw a UsageError (a window that is not a
+   * multiple of the interval). Without it the output keeps the input's interval.
+   */
+  outputInterval?(input: number): number
+  /**
+   * Stateful operators: the state as plain JSON, taken by the runner after a batch
+   * to checkpoint it in DIR/NAME/ (SPEC §3), and given back by restore() at start.
+   */
+  snapshot?(): unknown
+  restore?(state: unknown): void
 }
 
 export interface Common {
@@ -144,4 +156,10 @@ export interface SourceDefinition<O = any> extends Documented {
   start(opts: O & Common, ctx: Context, io: SourceIO): SourceHandle | Promise<SourceHandle>
 }
 
-export type Definition = OperatorDefinition | SourceDefinition
+/** A command that is not part of a stream: `dstream state ls`. */
+export interface ToolDefinition<O = any> extends Documented {
+  kind: 'tool'
+  run(opts: O & Common, io: { stdout(text: string): void, stderr(text: string): void }): number | Promise<number>
+}
+
+export type Definition = OperatorDefinition | SourceDefinition | ToolDefinition

@@ -17,9 +17,9 @@ t.test('the registry', async t => {
     t.ok(GROUPS.includes(def.group as any), `${def.name}: a known group`)
     t.ok(def.summary && def.description.trim() && def.spark, `${def.name}: summary, description, Spark name`)
     t.ok(def.examples.length > 0, `${def.name}: at least one example`)
-    const file = def.kind === 'source' ? `sources/${def.name}.ts` : `operators/${def.name}.ts`
-    t.ok(fs.existsSync(path.join(ROOT, file)), `${def.name}: lives in ${file}`)
-    t.ok(fs.existsSync(path.join(ROOT, 'test', def.kind === 'source' ? 'sources' : 'operators', `${def.name}.test.ts`)), `${def.name}: has its test file`)
+    const folder = { source: 'sources', operator: 'operators', tool: 'tools' }[def.kind]
+    t.ok(fs.existsSync(path.join(ROOT, folder, `${def.name}.ts`)), `${def.name}: lives in ${folder}/${def.name}.ts`)
+    t.ok(fs.existsSync(path.join(ROOT, 'test', folder, `${def.name}.test.ts`)), `${def.name}: has its test file`)
   }
 })
 
