@@ -2,7 +2,7 @@
 // yargs parses; the usage text comes from lib/help.ts, never from yargs.
 import yargs from 'yargs'
 import { UsageError } from './errors.js'
-import { COMMON_OPTIONS } from './options.js'
+import { commonOptions } from './options.js'
 import { usageLine } from './help.js'
 import type { Common, Definition } from './types.js'
 
@@ -17,7 +17,7 @@ export function parseArgs (def: Definition, words: string[], env: NodeJS.Process
   try {
     argv = yargs(words)
       .parserConfiguration({ 'populate--': true, 'parse-positional-numbers': false, 'strip-aliased': true })
-      .options({ ...COMMON_OPTIONS, ...def.options })
+      .options({ ...commonOptions(def), ...def.options })
       .strictOptions()
       .help(false)
       .version(false)
@@ -49,7 +49,7 @@ export function parseArgs (def: Definition, words: string[], env: NodeJS.Process
   // a repeated string option arrives as an array; --require is always one
   opts.require = opts.require === undefined ? [] : [].concat(opts.require)
   opts.stateDir ??= env.DSTREAM_STATE_DIR || './.dstream'
-  for (const [key, spec] of Object.entries({ ...COMMON_OPTIONS, ...def.options })) {
+  for (const [key, spec] of Object.entries({ ...commonOptions(def), ...def.options })) {
     if (Array.isArray(opts[key]) && spec.type !== 'array' && !spec.array && key !== 'require') {
       throw usage(def, `--${key} given more than once`)
     }

@@ -1,11 +1,11 @@
 // `dstream completion`: a bash completion script (source it from ~/.bashrc).
-import { COMMON_OPTIONS } from './options.js'
+import { commonOptions } from './options.js'
 import type { Definition } from './types.js'
 
 export function completionScript (defs: Definition[]): string {
   const names = defs.map(d => d.name).join(' ')
   const cases = defs.map(d => {
-    const flags = Object.keys({ ...d.options, ...COMMON_OPTIONS }).map(k => '--' + k).concat('--help').join(' ')
+    const flags = Object.keys({ ...d.options, ...commonOptions(d) }).map(k => '--' + k).concat('--help').join(' ')
     return `    ${d.name}) opts="${flags}" ;;`
   }).join('\n')
   return `# dstream bash completion: eval "$(dstream completion)"

@@ -1,6 +1,6 @@
 // --help, the operator list and the man pages, all rendered from the definitions,
 // so the three cannot drift apart (STYLE.md 6).
-import { COMMON_OPTIONS, metaOf, type OptionSpec } from './options.js'
+import { commonOptions, metaOf, type OptionSpec } from './options.js'
 import type { Definition, Example } from './types.js'
 
 export const VERSION = '0.1.0'
@@ -50,7 +50,7 @@ export function renderHelp (def: Definition): string {
   ]
   if (def.positionals.length) parts.push('', 'Arguments:', table(def.positionals.map(p => [p.name, p.describe])))
   if (Object.keys(def.options).length) parts.push('', 'Options:', table(optionLines(def.options)))
-  parts.push('', 'Common options:', table(optionLines(COMMON_OPTIONS)))
+  parts.push('', 'Common options:', table(optionLines(commonOptions(def))))
   if (def.examples.length) parts.push('', 'Examples:', def.examples.map(ex => exampleLines(ex).map(l => '  ' + l).join('\n')).join('\n\n'))
   parts.push('', `See also: man dstream-${def.name}, dstream (the list of operators)`)
   return parts.join('\n') + '\n'
@@ -106,7 +106,7 @@ export function renderMan (def: Definition): string {
   ]
   if (def.positionals.length) out.push('.SH ARGUMENTS', def.positionals.map(p => `.TP\n.B ${roff(p.name)}\n${roff(p.describe)}`).join('\n'))
   if (Object.keys(def.options).length) out.push('.SH OPTIONS', manOptions(def.options))
-  out.push('.SH COMMON OPTIONS', manOptions(COMMON_OPTIONS))
+  out.push('.SH COMMON OPTIONS', manOptions(commonOptions(def)))
   out.push('.SH EXIT STATUS', '0 when the input ended and everything was written; 1 on a failure of the system (a command or file); 2 on a usage error; 65 on bad input (a line that is not a batch, a record of the wrong shape, a function that throws) unless it is skipped.')
   if (def.examples.length) {
     out.push('.SH EXAMPLES', def.examples.map(ex => '.PP\n.nf\n.RS 4\n' + roff(exampleLines(ex).join('\n')) + '\n.RE\n.fi').join('\n'))

@@ -14,6 +14,11 @@ export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   'checkpoint-every': { type: 'number', meta: 'N', describe: 'stateful operators: checkpoint the state to DIR/NAME/ after every N batches (default: 1)' }
 }
 
+/** The common options a command takes: a tool (`state`) only needs to know the state directory. */
+export function commonOptions (def: { kind: string }): Record<string, OptionSpec> {
+  return def.kind === 'tool' ? { 'state-dir': COMMON_OPTIONS['state-dir'] } : COMMON_OPTIONS
+}
+
 export function metaOf (key: string, spec: OptionSpec): string {
   if (spec.meta) return spec.meta
   if (spec.type === 'boolean') return ''
