@@ -3,7 +3,7 @@
 import { keyOf } from './keys.js'
 
 export class ValueCounts {
-  private readonly table = new Map<string, [unknown, number]>()
+  private table = new Map<string, [unknown, number]>()
 
   /** Counts a chunk of records in; any record is a value. */
   add (records: unknown[]): void {
@@ -21,5 +21,12 @@ export class ValueCounts {
     const out = [...this.table.values()]
     this.table.clear()
     return out
+  }
+
+  /** The table itself (value id → [value, count]) for those who keep it (windows); starts a new one. */
+  takeTable (): Map<string, [unknown, number]> {
+    const table = this.table
+    this.table = new Map()
+    return table
   }
 }

@@ -5,7 +5,7 @@ import { isPair, keyOf } from './keys.js'
 import { SKIP, type Context } from './types.js'
 
 export class KeyedFold {
-  private readonly table = new Map<string, [unknown, unknown]>()
+  private table = new Map<string, [unknown, unknown]>()
   private readonly lift: (value: unknown) => unknown
   private readonly add: (acc: unknown, value: unknown) => unknown
 
@@ -41,5 +41,12 @@ export class KeyedFold {
     const out = [...this.table.values()]
     this.table.clear()
     return out
+  }
+
+  /** The table itself (key id → [key, accumulator]) for those who keep it (windows); starts a new one. */
+  takeTable (): Map<string, [unknown, unknown]> {
+    const table = this.table
+    this.table = new Map()
+    return table
   }
 }

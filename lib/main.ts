@@ -20,7 +20,7 @@ export function splitChain (words: string[]): string[][] {
   return chain
 }
 
-export function parseChain (words: string[]): StageSpec[] {
+export function parseChain (words: string[], env: NodeJS.ProcessEnv = process.env): StageSpec[] {
   const segments = splitChain(words)
   return segments.map((segment, i) => {
     const [name, ...args] = segment
@@ -29,7 +29,7 @@ export function parseChain (words: string[]): StageSpec[] {
     if (!def) throw new UsageError(`dstream: unknown operator '${name}' (run 'dstream' for the list)`)
     if (def.kind === 'source' && i > 0) throw new UsageError(`dstream: ${name} is a source; it can only start a chain`)
     if (def.kind === 'tool' && segments.length > 1) throw new UsageError(`dstream: ${name} is a tool, not an operator; it cannot be chained`)
-    return { def, opts: parseArgs(def, args) }
+    return { def, opts: parseArgs(def, args, env) }
   })
 }
 

@@ -72,5 +72,6 @@ t.test('the README and the completion script know every operator', async t => {
   const table = readme.slice(readme.indexOf('## Operators'))
   for (const def of registry) t.match(table, new RegExp('`' + def.name + '[ `]'), `README lists ${def.name}`)
   const ran = await sh('dstream completion > completion.bash && . ./completion.bash && COMP_WORDS=(dstream red); COMP_CWORD=1; _dstream; echo "${COMPREPLY[@]}"; COMP_WORDS=(dstream map x then print --n); COMP_CWORD=5; _dstream; echo "${COMPREPLY[@]}"', { cwd: t.testdir() })
-  t.equal(ran.stdout, 'reduce reduce-by-key\n--num --name\n', 'completes operator names, and the options of the operator after then')
+  const red = registry.map(d => d.name).filter(n => n.startsWith('red')).join(' ')
+  t.equal(ran.stdout, `${red}\n--num --name\n`, 'completes operator names, and the options of the operator after then')
 })

@@ -1,6 +1,8 @@
 // What the tests share: run an operator (or a `then` chain) in this process over a
 // table of input batches, or run the real commands through real pipes.
 import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
@@ -65,6 +67,16 @@ export function parseOutput (stdout: string): { batches: Chunk[], chunks: Chunk[
   return { batches, chunks }
 }
 
+const made: string[] = []
+process.on('exit', () => { for (const dir of made) fs.rmSync(dir, { recursive: true, force: true }) })
+
+/** A temporary directory removed when the test process exits. */
+export function freshDir (): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dstream-test-'))
+  made.push(dir)
+  return dir
+}
+
 /** Runs `words` (an operator and its arguments, or a chain with `then`) in this process. */
 export async function runWords (words: string[], stdin: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number, stdout: string, stderr: string }> {
   const input = new PassThrough()
@@ -75,13 +87,12 @@ export async function runWords (words: string[], stdin: string, env: NodeJS.Proc
   output.on('data', d => { stdout += d })
   errors.on('data', d => { stderr += d })
   let code: number
+  // a fresh state directory for every run, unless the test names one: runs must not resume each other
+  const fullEnv = { ...process.env, DSTREAM_STATE_DIR: freshDir(), ...env }
   try {
-    const saved = { ...process.env }
-    Object.assign(process.env, env)
-    const specs = parseChain(words)
-    process.env = saved
+    const specs = parseChain(words, fullEnv)
     input.end(stdin)
-    code = await run(specs, { stdin: input, stdout: output, stderr: errors, env: { ...process.env, ...env } })
+    code = await run(specs, { stdin: input, stdout: output, stderr: errors, env: fullEnv })
   } catch (err) {
     code = (err as any).exitCode ?? 1
     stderr += (err as Error).message
