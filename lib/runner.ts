@@ -7,7 +7,7 @@ import type { Readable, Writable } from 'node:stream'
 import { Assembler } from './assemble.js'
 import { OperatorContext } from './context.js'
 import { DeadLetter } from './deadLetter.js'
-import { DstreamError, EXIT_FAILURE, UsageError } from './errors.js'
+import { DstreamError, EXIT_FAILURE, RuntimeError, UsageError } from './errors.js'
 import { loadScope } from './functions.js'
 import { readChunks } from './input.js'
 import { Output } from './output.js'
@@ -130,7 +130,11 @@ function checkpointing (def: OperatorDefinition, opts: StageSpec['opts'], instan
   checkpoint.prepare()
   const saved = checkpoint.load()
   if (!saved) return { checkpoint, every }
-  instance.restore(saved.state)
+  try {
+    instance.restore(saved.state)
+  } catch (err) {
+    throw new RuntimeError(`dstream ${def.name}: the checkpoint ${checkpoint.file} cannot be restored (${(err as Error).message}); it is kept as it is: look at it, or start afresh with 'dstream state reset ${checkpoint.name}'`)
+  }
   stderr(`dstream ${def.name}: resuming from the checkpoint of batch ${saved.time} in ${checkpoint.file}\n`)
   return { checkpoint, every, resumeAfter: saved.time }
 }

@@ -44,7 +44,7 @@ export class Stage implements Downstream {
   ) {
     if (def.withStreams) {
       this.merger = new Merger(['the input', ...withNames], def.name, (time, interval, perStream, extra) =>
-        this.run(perStream[0], time, interval, false, extra, perStream.slice(1)))
+        this.run(perStream[0], time, interval, false, extra, perStream.slice(1)), { maxWait: instance.maxWait, warn: ctx.stderr })
     }
   }
 

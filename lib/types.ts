@@ -93,6 +93,8 @@ export interface Instance {
   onEnd?(): void | Promise<void>
   /** the pipeline failed: drop half-done work (a sink's temporary file) */
   onAbort?(): void | Promise<void>
+  /** operators with `withStreams`: how long (ms) to wait for a --with stream that is behind; unset: as long as it takes */
+  maxWait?: number
   /**
    * The interval of what this operator emits, given its input's (a window's slide).
    * Called at the first batch; may throw a UsageError (a window that is not a

@@ -126,7 +126,8 @@ export function sh (script: string, { input = '', env = {}, timeout = 30_000, cw
   return new Promise(resolve => {
     // tap's process hooks put its loader back into NODE_OPTIONS; a user's shell has none
     const child = spawn('bash', ['-o', 'pipefail', '-c', `unset NODE_OPTIONS; ${script}`], {
-      env: userEnv(env),
+      // a state directory of its own unless the test names one, as for runWords
+      env: userEnv({ DSTREAM_STATE_DIR: freshDir(), ...env }),
       cwd,
       stdio: ['pipe', 'pipe', 'pipe']
     })
