@@ -57,6 +57,7 @@ export class Stage implements Downstream {
     const resume = this.checkpointing?.resumeAfter
     if (resume !== undefined && chunk.time <= resume) {
       // already folded into the restored state: a replayed input must not count twice
+      if (!chunk.more) this.ctx.stderr(`dstream ${this.def.name}: batch ${chunk.time} is not after the restored checkpoint (batch ${resume}); taken as a replay of input already in the state, and skipped\n`)
       this.order.track(chunk)
       return
     }
