@@ -6,6 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { PassThrough } from 'node:stream'
 import { Checkpoint } from '../lib/checkpoint.js'
+import { Component } from '../lib/component.js'
 import { parseArgs } from '../lib/cli.js'
 import { find } from '../lib/registry.js'
 import { run } from '../lib/runner.js'
@@ -15,7 +16,7 @@ import type { OperatorDefinition } from '../lib/types.js'
 const KEYS = Number(process.env.KEYS ?? 1_000_000)
 const FN = '(values, count) => (count ?? 0) + values.length'
 
-async function pass (stateDir: string, batches: unknown[][]): Promise<{ ms: number, stderr: string }> {
+async function pass (stateDir: string, batches: unknown[][], from = 1000): Promise<{ ms: number, stderr: string }> {
   const def = find('update-state-by-key') as OperatorDefinition
   const stdin = new PassThrough()
   const stdout = new PassThrough()
@@ -23,7 +24,7 @@ async function pass (stateDir: string, batches: unknown[][]): Promise<{ ms: numb
   let errors = ''
   stdout.resume()
   stderr.on('data', d => { errors += d })
-  for (const [i, records] of batches.entries()) stdin.write(formatChunk({ time: (i + 1) * 1000, interval: 1000, records }))
+  for (const [i, records] of batches.entries()) stdin.write(formatChunk({ time: from + i * 1000, interval: 1000, records }))
   stdin.end()
   const start = performance.now()
   const code = await run([{ def, opts: parseArgs(def, [FN, '--state-dir', stateDir]) }], { stdin, stdout, stderr })
@@ -37,25 +38,25 @@ async function main (): Promise<void> {
   console.log(`update-state-by-key with ${KEYS.toLocaleString('en')} keys, checkpoint after every batch`)
   const first = await pass(dir, [words])
   const [name] = fs.readdirSync(dir)
-  const file = path.join(dir, name, 'checkpoint.json')
+  const file = path.join(dir, name, 'checkpoint-1000.json')
   console.log(`first run: 1 batch of ${KEYS.toLocaleString('en')} records, state built and checkpointed: ${first.ms.toFixed(0)} ms`)
   console.log(`checkpoint: ${(fs.statSync(file).size / 1e6).toFixed(1)} MB in ${file}`)
 
   // the checkpoint alone: read and parse it, then write it again (atomic: temporary file, fsync, rename)
-  const checkpoint = new Checkpoint(dir, name, 'update-state-by-key', { fn: FN })
+  const checkpoint = new Checkpoint(new Component(dir, name, { operator: 'update-state-by-key', role: 'state', definition: { fn: FN } }))
   let t0 = performance.now()
-  const loaded = checkpoint.load()!
+  const loaded = checkpoint.loadBefore(Infinity)!
   const loadMs = performance.now() - t0
   t0 = performance.now()
   checkpoint.save(loaded.time, loaded.state)
   console.log(`checkpoint alone: read ${loadMs.toFixed(0)} ms, written ${(performance.now() - t0).toFixed(0)} ms`)
 
   // an empty batch: the time is restoring, calling FN for every key once, and one checkpoint
-  const empty = await pass(dir, [[], []].map(() => []))
+  const empty = await pass(dir, [[]], 2000)
   console.log(`restart: restore + 1 batch over ${KEYS.toLocaleString('en')} keys + checkpoint: ${empty.ms.toFixed(0)} ms`)
   const one = await pass(path.join(dir, 'x'), [[]])
   console.log(`(the same batch with no state: ${one.ms.toFixed(0)} ms)`)
-  const saved = JSON.parse(fs.readFileSync(file, 'utf8'))
+  const saved = JSON.parse(fs.readFileSync(path.join(dir, name, 'checkpoint-2000.json'), 'utf8'))
   console.log(`restored state ok: ${saved.state.length === KEYS ? 'yes' : 'NO'} (${saved.state.length} keys, last batch ${saved.time}); peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`)
   fs.rmSync(dir, { recursive: true, force: true })
 }

@@ -9,6 +9,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Checkpoint } from '../lib/checkpoint.js'
+import { Component } from '../lib/component.js'
 import { OperatorContext } from '../lib/context.js'
 import { DeadLetter } from '../lib/deadLetter.js'
 import { Stage } from '../lib/stage.js'
@@ -73,17 +74,17 @@ async function main (): Promise<void> {
   console.log(line("with --inverse '(a, b) => a - b', batches 21-200", inv.slice(20)))
 
   // what the runner does after a batch (every --checkpoint-every N batches): snapshot, write, fsync, rename
-  const checkpoint = new Checkpoint(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-window-')), 'w', 'reduce-by-key-and-window', {})
-  checkpoint.prepare()
+  const checkpoint = new Checkpoint(new Component(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-window-')), 'w', { operator: 'reduce-by-key-and-window', role: 'state', definition: {} }))
+  checkpoint.component.prepare()
   const start = process.hrtime.bigint()
   checkpoint.save(BATCHES * 1000, windowed.instance.snapshot!())
   const saved = Number(process.hrtime.bigint() - start) / 1e6
   const restoring = process.hrtime.bigint()
   const copy = await stage(['reduce-by-key-and-window', 'sum', '--length', '1h', '--slide', '1s'])
-  copy.instance.restore!(checkpoint.load()!.state)
+  copy.instance.restore!(checkpoint.loadBefore(Infinity)!.state)
   const restored = Number(process.hrtime.bigint() - restoring) / 1e6
-  console.log(`  a checkpoint of the full 1h window: ${(fs.statSync(checkpoint.file).size / 1e6).toFixed(1)} MB, written in ${saved.toFixed(0)} ms, read and restored in ${restored.toFixed(0)} ms`)
-  fs.rmSync(path.dirname(path.dirname(checkpoint.file)), { recursive: true })
+  console.log(`  a checkpoint of the full 1h window: ${(fs.statSync(checkpoint.fileOf(BATCHES * 1000)).size / 1e6).toFixed(1)} MB, written in ${saved.toFixed(0)} ms, read and restored in ${restored.toFixed(0)} ms`)
+  fs.rmSync(checkpoint.component.stateDir, { recursive: true })
 }
 
 main().catch(err => { console.error(err); process.exit(1) })

@@ -1,6 +1,7 @@
 // A file that appears whole or not at all (SPEC §2 save, §3 checkpoints): written
 // to a hidden temporary file in the same directory, fsynced, then renamed over the
 // target, so a reader never sees half a file and a rewrite replaces the old one.
+import fsSync from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
@@ -36,5 +37,23 @@ export class AtomicFile {
   async abort (): Promise<void> {
     await this.handle.close().catch(() => {})
     await fs.rm(this.temporary, { force: true })
+  }
+}
+
+/** The same, in one synchronous call, for small state files written between batches. */
+export function writeFileAtomic (file: string, text: string): void {
+  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${++made}.tmp`)
+  try {
+    const fd = fsSync.openSync(temporary, 'w')
+    try {
+      fsSync.writeSync(fd, text)
+      fsSync.fsyncSync(fd)
+    } finally {
+      fsSync.closeSync(fd)
+    }
+    fsSync.renameSync(temporary, file)
+  } catch (err) {
+    fsSync.rmSync(temporary, { force: true })
+    throw err
   }
 }

@@ -1,12 +1,12 @@
-// A stateful operator's checkpoint in the state directory (SPEC §3): DIR/NAME/checkpoint.json,
-// readable JSON written atomically, holding the definition that wrote it so that
-// another definition is refused rather than silently resumed.
-import { createHash } from 'node:crypto'
+// A stateful operator's state in the state directory (SPEC §3): versions
+// DIR/NAME/checkpoint-TIME.json, the state after batch TIME, readable JSON written
+// atomically. Versions are kept until the pipeline's sinks have committed past
+// them (lib/pipeline.ts), so that a restart can roll the operator back to the
+// batch the sinks last committed, and the source replays from there.
 import fs from 'node:fs'
-import path from 'node:path'
+import { writeFileAtomic } from './atomicFile.js'
+import type { Component } from './component.js'
 import { RuntimeError } from './errors.js'
-import { canonicalJson } from './keys.js'
-import type { OperatorDefinition } from './types.js'
 
 export interface Saved {
   operator: string
@@ -16,75 +16,63 @@ export interface Saved {
   state: unknown
 }
 
-/** What identifies an operator's logic: its arguments and its own options (not where its files go). */
-export function definitionOf (def: OperatorDefinition, opts: Record<string, unknown>): Record<string, unknown> {
-  const identity: Record<string, unknown> = {}
-  for (const p of def.positionals) if (opts[p.key] !== undefined) identity[p.key] = opts[p.key]
-  for (const key of Object.keys(def.options)) if (opts[key] !== undefined) identity[key] = opts[key]
-  return identity
-}
+const VERSION = /^checkpoint-(-?\d+)\.json$/
 
-/** NAME when not given: the operator and a hash of its definition, e.g. update-state-by-key-1a2b3c4d. */
-export function derivedName (operator: string, definition: unknown): string {
-  return `${operator}-${createHash('sha256').update(canonicalJson(definition)).digest('hex').slice(0, 8)}`
+/** The times of the versions in a component's directory, oldest first. */
+export function versionsIn (dir: string): number[] {
+  let names: string[]
+  try {
+    names = fs.readdirSync(dir)
+  } catch {
+    return []
+  }
+  const times: number[] = []
+  for (const name of names) {
+    const match = VERSION.exec(name)
+    if (match) times.push(Number(match[1]))
+  }
+  return times.sort((a, b) => a - b)
 }
 
 export class Checkpoint {
-  readonly file: string
+  constructor (readonly component: Component) {}
 
-  constructor (readonly stateDir: string, readonly name: string, readonly operator: string, readonly definition: unknown) {
-    this.file = path.join(stateDir, name, 'checkpoint.json')
+  get name (): string { return this.component.name }
+
+  fileOf (time: number): string { return this.component.file(`checkpoint-${time}.json`) }
+
+  versions (): number[] { return versionsIn(this.component.dir) }
+
+  /** The latest version before batch `time` (the state a run starting at `time` needs), if any. */
+  loadBefore (time: number): Saved | undefined {
+    const found = this.versions().filter(v => v < time).pop()
+    return found === undefined ? undefined : this.read(found)
   }
 
-  /** Makes DIR/NAME/, so an unwritable state directory fails at start, not mid-stream. */
-  prepare (): void {
-    const dir = path.dirname(this.file)
-    try {
-      fs.mkdirSync(dir, { recursive: true })
-      fs.accessSync(dir, fs.constants.W_OK)
-    } catch (err) {
-      throw new RuntimeError(`dstream ${this.operator}: cannot use the state directory ${dir}: ${(err as Error).message}`)
-    }
-  }
-
-  /** The saved state, if any; a corrupt file or another definition's is refused, never reset. */
-  load (): Saved | undefined {
-    let text: string
-    try {
-      text = fs.readFileSync(this.file, 'utf8')
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-      throw new RuntimeError(`dstream ${this.operator}: cannot read the checkpoint ${this.file}: ${(err as Error).message}`)
-    }
+  private read (time: number): Saved {
+    const file = this.fileOf(time)
     let saved: Saved
     try {
-      saved = JSON.parse(text)
-      if (typeof saved !== 'object' || saved === null || !Number.isSafeInteger(saved.time) || !('state' in saved)) throw new Error('not a checkpoint')
+      saved = JSON.parse(fs.readFileSync(file, 'utf8'))
+      if (typeof saved !== 'object' || saved === null || saved.time !== time || !('state' in saved)) throw new Error('not a checkpoint')
     } catch (err) {
-      throw new RuntimeError(`dstream ${this.operator}: the checkpoint ${this.file} is corrupt (${(err as Error).message}); it is kept as it is: look at it, or start afresh with 'dstream state reset ${this.name}'`)
-    }
-    if (saved.operator !== this.operator || canonicalJson(saved.definition) !== canonicalJson(this.definition)) {
-      throw new RuntimeError(`dstream ${this.operator}: the checkpoint ${this.file} was written by another definition (${saved.operator} ${canonicalJson(saved.definition)}, now ${this.operator} ${canonicalJson(this.definition)}); run 'dstream state reset ${this.name}' to start afresh, or give this operator another --name`)
+      throw this.component.refusal(`the checkpoint ${file} is corrupt (${(err as Error).message})`)
     }
     return saved
   }
 
-  /** Writes the state atomically: temporary file, fsync, rename. */
+  /** Writes the state after batch `time` atomically: temporary file, fsync, rename. */
   save (time: number, state: unknown): void {
-    const saved: Saved = { operator: this.operator, definition: this.definition, time, state }
-    const temporary = `${this.file}.${process.pid}.tmp`
+    const { operator, definition } = this.component.meta
     try {
-      const fd = fs.openSync(temporary, 'w')
-      try {
-        fs.writeSync(fd, JSON.stringify(saved))
-        fs.fsyncSync(fd)
-      } finally {
-        fs.closeSync(fd)
-      }
-      fs.renameSync(temporary, this.file)
+      writeFileAtomic(this.fileOf(time), JSON.stringify({ operator, definition, time, state }))
     } catch (err) {
-      fs.rmSync(temporary, { force: true })
-      throw new RuntimeError(`dstream ${this.operator}: batch ${time}: cannot write the checkpoint ${this.file}: ${(err as Error).message}`)
+      throw new RuntimeError(`dstream ${operator}: batch ${time}: cannot write the checkpoint ${this.fileOf(time)}: ${(err as Error).message}`)
     }
+  }
+
+  /** Deletes the versions a predicate picks (older than needed, or a rolled-back future). */
+  remove (which: (time: number) => boolean): void {
+    for (const time of this.versions()) if (which(time)) fs.rmSync(this.fileOf(time), { force: true })
   }
 }

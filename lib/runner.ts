@@ -7,13 +7,15 @@ import type { Readable, Writable } from 'node:stream'
 import { Assembler } from './assemble.js'
 import { OperatorContext } from './context.js'
 import { DeadLetter } from './deadLetter.js'
-import { DstreamError, EXIT_FAILURE, RuntimeError, UsageError } from './errors.js'
+import { DstreamError, EXIT_FAILURE, UsageError } from './errors.js'
 import { loadScope } from './functions.js'
 import { readChunks } from './input.js'
 import { Output } from './output.js'
 import { Serial } from './serial.js'
-import { Stage, type Checkpointing, type Downstream } from './stage.js'
-import { Checkpoint, definitionOf, derivedName } from './checkpoint.js'
+import { Stage, type Durability, type Downstream } from './stage.js'
+import { Checkpoint } from './checkpoint.js'
+import { Commit } from './commit.js'
+import { Component } from './component.js'
 import { usage } from './cli.js'
 import { formatChunk } from './wire.js'
 import type { Common, Definition, Instance, OperatorDefinition, SourceHandle } from './types.js'
@@ -74,7 +76,7 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
       for (const file of withPaths) {
         if (!fs.existsSync(file)) throw new UsageError(`dstream ${m.def.name}: --with ${file}: no such file or FIFO`)
       }
-      const stage: Stage = new Stage(m.def, m.instance!, m.ctx, next, withPaths, checkpointing(m.def, m.opts, m.instance!, stderr))
+      const stage: Stage = new Stage(m.def, m.instance!, m.ctx, next, withPaths, durability(m.def, m.opts, m.instance!))
       withPaths.forEach((file, k) => withReaders.push(readWith(file, k + 1, stage, m.ctx)))
       next = stage
     }
@@ -118,25 +120,23 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
 }
 
 /**
- * A stateful operator's checkpoint (SPEC §3): DIR/NAME/checkpoint.json, restored
- * here at start; the Stage writes it after batches.
+ * How an operator takes part in the restart protocol (lib/pipeline.ts): a stateful
+ * one (snapshot/restore) keeps versions in DIR/NAME/, a sink commits there. Made
+ * at start, so an unwritable state directory or another definition's state fails
+ * before any batch.
  */
-function checkpointing (def: OperatorDefinition, opts: StageSpec['opts'], instance: Instance, stderr: (text: string) => void): Checkpointing | undefined {
-  if (!instance.snapshot || !instance.restore) return undefined
+function durability (def: OperatorDefinition, opts: StageSpec['opts'], instance: Instance): Durability {
+  if (def.sink) {
+    const component = Component.of(def, opts, 'sink')
+    component.prepare()
+    return { commit: new Commit(component) }
+  }
+  if (!instance.snapshot || !instance.restore) return {}
   const every = opts.checkpointEvery ?? 1
   if (!Number.isInteger(every) || every < 1) throw usage(def, `--checkpoint-every must be a positive whole number, got ${every}`)
-  const definition = definitionOf(def, opts)
-  const checkpoint = new Checkpoint(opts.stateDir, opts.name ?? derivedName(def.name, definition), def.name, definition)
-  checkpoint.prepare()
-  const saved = checkpoint.load()
-  if (!saved) return { checkpoint, every }
-  try {
-    instance.restore(saved.state)
-  } catch (err) {
-    throw new RuntimeError(`dstream ${def.name}: the checkpoint ${checkpoint.file} cannot be restored (${(err as Error).message}); it is kept as it is: look at it, or start afresh with 'dstream state reset ${checkpoint.name}'`)
-  }
-  stderr(`dstream ${def.name}: resuming from the checkpoint of batch ${saved.time} in ${checkpoint.file}\n`)
-  return { checkpoint, every, resumeAfter: saved.time }
+  const component = Component.of(def, opts, 'state')
+  component.prepare()
+  return { checkpoint: new Checkpoint(component), every }
 }
 
 /** Errors raised while an operator starts (a function that does not compile) name it. */

@@ -5,17 +5,22 @@
 // chain (`then`) is Stages linked directly, so both give the same output.
 import { Assembler } from './assemble.js'
 import type { Checkpoint } from './checkpoint.js'
+import type { Commit } from './commit.js'
+import { RuntimeError } from './errors.js'
 import { Merger } from './merge.js'
 import type { OperatorContext } from './context.js'
+import { membersOf, restartPoint } from './pipeline.js'
 import type { Chunk, Emit, Instance, OperatorDefinition } from './types.js'
 
-/** Where a stateful operator's state goes, how often, and where a restored run resumes. */
-export interface Checkpointing {
-  checkpoint: Checkpoint
+/**
+ * How an operator takes part in the restart protocol (lib/pipeline.ts): a stateful
+ * one keeps versions of its state, a sink commits the batches it has written.
+ */
+export interface Durability {
+  checkpoint?: Checkpoint
   /** checkpoint after every this many batches */
-  every: number
-  /** the time of the restored checkpoint: batches up to it are already in the state */
-  resumeAfter?: number
+  every?: number
+  commit?: Commit
 }
 
 export interface Downstream {
@@ -33,6 +38,9 @@ export class Stage implements Downstream {
   private outputInterval: { input: number, output: number } | undefined
   private unsaved = 0
   private lastTime: number | undefined
+  /** whether the state was rolled back to the version before the first input (done once) */
+  private restored = false
+  private skippedSaid = false
 
   constructor (
     private readonly def: OperatorDefinition,
@@ -40,7 +48,7 @@ export class Stage implements Downstream {
     private readonly ctx: OperatorContext,
     private readonly next: Downstream,
     withNames: string[] = [],
-    private readonly checkpointing?: Checkpointing
+    private readonly durability: Durability = {}
   ) {
     if (def.withStreams) {
       this.merger = new Merger(['the input', ...withNames], def.name, (time, interval, perStream, extra) =>
@@ -54,10 +62,12 @@ export class Stage implements Downstream {
       this.ctx.badLine(JSON.stringify({ time: chunk.time, interval: chunk.interval, records: chunk.records }), wrong, this.order.last)
       return
     }
-    const resume = this.checkpointing?.resumeAfter
-    if (resume !== undefined && chunk.time <= resume) {
-      // already folded into the restored state: a replayed input must not count twice
-      if (!chunk.more) this.ctx.stderr(`dstream ${this.def.name}: batch ${chunk.time} is not after the restored checkpoint (batch ${resume}); taken as a replay of input already in the state, and skipped\n`)
+    this.restoreBefore(chunk.time)
+    const committed = this.durability.commit?.committed
+    if (committed != null && chunk.time <= committed) {
+      // written for good by an earlier run: a replayed batch must not be written twice
+      if (!this.skippedSaid) this.ctx.stderr(`dstream ${this.def.name}: batch ${chunk.time} was committed by an earlier run (which committed up to batch ${committed}); skipping what is replayed up to there\n`)
+      this.skippedSaid = true
       this.order.track(chunk)
       return
     }
@@ -78,6 +88,7 @@ export class Stage implements Downstream {
       this.ctx.badLine(JSON.stringify(chunk), `--with stream ${stream}: ${wrong}`, order.last)
       return
     }
+    this.restoreBefore(chunk.time)
     const batch = order.push(chunk)
     if (batch) return this.merger!.push(stream, batch)
   }
@@ -85,14 +96,9 @@ export class Stage implements Downstream {
   async end (): Promise<void> {
     const open = this.order.pending
     if (open !== undefined) {
-      this.ctx.stderr(`dstream ${this.def.name}: input ended inside batch ${open} (did the command before this one die?); closing that batch with what came\n`)
-      if (this.def.input === 'chunks') {
-        this.order.track({ time: open, interval: 0, records: [] })
-        await this.run([], open, this.lastInterval, false, undefined)
-      } else {
-        const batch = this.order.close()!
-        await (this.merger ? this.merger.push(0, batch) : this.run(batch.records, batch.time, batch.interval, false, batch.extra))
-      }
+      // Half a batch is not a batch: passing it on would commit it at the sinks, and
+      // the replay after a restart would then count its records twice.
+      throw new RuntimeError(`dstream ${this.def.name}: input ended inside batch ${open} (did the command before this one die?); that partial batch is dropped, not passed on`)
     }
     if (this.merger) {
       await this.merger.end(0)
@@ -103,10 +109,7 @@ export class Stage implements Downstream {
     await this.next.end()
   }
 
-  private lastInterval = 0
-
   private run (records: unknown[], time: number, interval: number, more: boolean, extra: Record<string, unknown> | undefined, others?: unknown[][]): void | Promise<void> {
-    this.lastInterval = interval
     this.ctx.batch = { time, interval, more }
     const output = this.outputIntervalFor(interval)
     const out = this.instance.onBatch(records, this.ctx.batch, others)
@@ -121,18 +124,52 @@ export class Stage implements Downstream {
     return this.outputInterval.output
   }
 
-  /** After a batch: checkpoint the state when it is time, then hand the output on. */
+  /** After a batch: checkpoint the state when it is time, or commit a sink's batch, then hand the output on. */
   private closed (out: Emit, time: number, interval: number, more: boolean, extra: Record<string, unknown> | undefined): void | Promise<void> {
-    if (!more && this.checkpointing) {
-      this.lastTime = time
-      if (++this.unsaved >= this.checkpointing.every) this.save()
+    if (!more) {
+      if (this.durability.checkpoint) {
+        this.lastTime = time
+        if (++this.unsaved >= (this.durability.every ?? 1)) this.save()
+      }
+      this.durability.commit?.save(time)
     }
     return this.forward(out, time, interval, more, extra)
   }
 
+  /**
+   * At the first input: roll the state back to the version before it. Versions at
+   * or after it belong to batches that are being replayed (or to a run whose input
+   * was not replayable); they are dropped and made again.
+   */
+  private restoreBefore (time: number): void {
+    const checkpoint = this.durability.checkpoint
+    if (!checkpoint || this.restored) return
+    this.restored = true
+    const later = checkpoint.versions().filter(v => v >= time)
+    const saved = checkpoint.loadBefore(time)
+    if (saved) {
+      try {
+        this.instance.restore!(saved.state)
+      } catch (err) {
+        throw checkpoint.component.refusal(`the checkpoint ${checkpoint.fileOf(saved.time)} cannot be restored (${(err as Error).message})`)
+      }
+    }
+    if (later.length > 0) {
+      this.ctx.stderr(`dstream ${this.def.name}: batch ${time} comes again: rolling the state back to ${saved ? `batch ${saved.time}` : 'its start'}\n`)
+      checkpoint.remove(v => v >= time)
+    } else if (saved) {
+      this.ctx.stderr(`dstream ${this.def.name}: resuming from the checkpoint of batch ${saved.time} in ${checkpoint.fileOf(saved.time)}\n`)
+    }
+  }
+
+  /** Writes a version, and drops the ones no restart can need any more. */
   private save (): void {
-    this.checkpointing!.checkpoint.save(this.lastTime!, this.instance.snapshot!())
+    const checkpoint = this.durability.checkpoint!
+    checkpoint.save(this.lastTime!, this.instance.snapshot!())
     this.unsaved = 0
+    const point = restartPoint(membersOf(checkpoint.component.stateDir))
+    const keep = checkpoint.versions().filter(v => v <= point).pop()
+    if (keep !== undefined) checkpoint.remove(v => v < keep)
   }
 
   private forward (out: Emit, time: number, interval: number, more: boolean, extra: Record<string, unknown> | undefined): void | Promise<void> {

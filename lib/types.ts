@@ -136,6 +136,11 @@ export interface OperatorDefinition<O = any> extends Documented {
   input: 'chunks' | 'batches'
   /** takes `--with STREAM...` and is handed their batches too */
   withStreams?: boolean
+  /**
+   * writes batches out of the pipeline for good (save, foreach): the Stage commits
+   * each batch after it and skips what an earlier run committed (lib/commit.ts)
+   */
+  sink?: boolean
   init(opts: O & Common, ctx: Context): Instance | Promise<Instance>
 }
 

@@ -50,6 +50,7 @@ unchanged on stdout and the command's stdout goes to stderr.`,
     { command: "foreach --pass -- curl -s --data-binary @- http://localhost:8080/ingest", describe: 'post every batch, and the stream goes on' }
   ],
   input: 'batches',
+  sink: true,
   init (opts, ctx) {
     if (!Number.isInteger(opts.retries) || opts.retries < 0) throw usage(foreach, `--retries must be a whole number, got ${opts.retries}`)
     const backoff = parseDuration(opts.backoff, '--backoff')

@@ -44,6 +44,7 @@ A file that cannot be written stops save with exit 1.`,
     { command: 'save logs/errors --skip-empty --pass', describe: 'a file only for batches that have records, and the stream goes on' }
   ],
   input: 'chunks',
+  sink: true,
   init (opts, ctx) {
     let open: AtomicFile | undefined
     return {

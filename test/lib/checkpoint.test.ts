@@ -51,13 +51,28 @@ t.test('a run split in two equals an uninterrupted run', async t => {
   const whole = await runTally(['--state-dir', `${dir}/a`], batchLines(batches(4)))
   t.same(whole.records, [[1000, 1], [2000, 3], [3000, 6], [4000, 10]])
   const first = await runTally(['--state-dir', `${dir}/b`], batchLines(batches(2)))
-  const second = await runTally(['--state-dir', `${dir}/b`], batchLines(batches(4)))
-  t.same([...first.records, ...second.records], whole.records, 'the second run resumes, and skips the batches it already counted')
-  t.match(second.stderr, /dstream tally: resuming from the checkpoint of batch 2000 in .*\/b\/tally-[0-9a-f]{8}\/checkpoint\.json/)
+  const second = await runTally(['--state-dir', `${dir}/b`], batchLines(batches(4).slice(2), { start: 3000 }))
+  t.same([...first.records, ...second.records], whole.records, 'the second run resumes from the state of batch 2000')
+  t.match(second.stderr, /dstream tally: resuming from the checkpoint of batch 2000 in .*\/b\/tally-[0-9a-f]{8}\/checkpoint-2000\.json/)
   const [name] = fs.readdirSync(`${dir}/b`)
-  const saved = JSON.parse(fs.readFileSync(`${dir}/b/${name}/checkpoint.json`, 'utf8'))
+  const saved = JSON.parse(fs.readFileSync(`${dir}/b/${name}/checkpoint-4000.json`, 'utf8'))
   t.same(saved, { operator: 'tally', definition: { by: 1 }, time: 4000, state: 10 }, 'the checkpoint is readable JSON')
-  t.same(fs.readdirSync(`${dir}/b/${name}`), ['checkpoint.json'], 'no temporary file is left')
+  t.same(fs.readdirSync(`${dir}/b/${name}`), ['checkpoint-4000.json', 'meta.json'], 'with no sink in the pipeline only the latest version is kept; no temporary file is left')
+})
+
+t.test('input that comes again rolls the state back to the version before it', async t => {
+  // a sink that has committed batch 1000 only: versions from 1000 on are kept
+  const dir = t.testdir({ sink: { 'meta.json': JSON.stringify({ operator: 'save', role: 'sink', definition: {} }), 'commit.json': JSON.stringify({ committed: 1000 }) } })
+  await runTally(['--state-dir', dir, '--name', 'n'], batchLines(batches(3)))
+  const fourth = await runTally(['--state-dir', dir, '--name', 'n'], batchLines([['x', 'x', 'x', 'x']], { start: 4000 }))
+  t.same(fourth.records, [[4000, 10]])
+  t.same(fs.readdirSync(`${dir}/n`).filter(f => f.startsWith('checkpoint')).sort(), ['checkpoint-1000.json', 'checkpoint-2000.json', 'checkpoint-3000.json', 'checkpoint-4000.json'],
+    'versions after the sinks\' commit are kept')
+  const replay = await runTally(['--state-dir', dir, '--name', 'n'], batchLines(batches(4).slice(1), { start: 2000 }))
+  t.same(replay.records, [[2000, 3], [3000, 6], [4000, 10]], 'batches from 2000 again: the state of batch 1000 is taken, and the output is the same')
+  t.match(replay.stderr, /dstream tally: batch 2000 comes again: rolling the state back to batch 1000/)
+  const afresh = await runTally(['--state-dir', dir, '--name', 'n'], batchLines(batches(1)))
+  t.same(afresh.records, [[1000, 1]], 'from before the first version: from the start')
 })
 
 t.test('another definition gets another derived name; with --name it is refused', async t => {
@@ -70,16 +85,21 @@ t.test('another definition gets another derived name; with --name it is refused'
   await runTally(['--state-dir', dir, '--name', 'wc'], batchLines(batches(1)))
   const refused = await runTally(['--state-dir', dir, '--name', 'wc', '--by', '3'], batchLines(batches(1)))
   t.equal(refused.code, 1, 'a checkpoint of another definition: exit 1')
-  t.match(refused.stderr, /checkpoint .*wc\/checkpoint\.json was written by another definition .*dstream state reset wc.*--name/)
+  t.match(refused.stderr, /dstream tally: .*\/wc holds the state of another definition \(tally \{"by":1\}, now tally \{"by":3\}\).*dstream state reset wc.*--name/)
   t.equal(refused.stdout, '', 'and nothing was emitted')
 })
 
 t.test('a corrupt checkpoint is refused, never reset', async t => {
-  const dir = t.testdir({ wc: { 'checkpoint.json': '{"operator":"tally","defin' } })
-  const ran = await runTally(['--state-dir', dir, '--name', 'wc'], batchLines(batches(1)))
+  const meta = JSON.stringify({ operator: 'tally', role: 'state', definition: { by: 1 } })
+  const dir = t.testdir({ wc: { 'meta.json': meta, 'checkpoint-1000.json': '{"operator":"tally","defin' } })
+  const ran = await runTally(['--state-dir', dir, '--name', 'wc'], batchLines(batches(2).slice(1), { start: 2000 }))
   t.equal(ran.code, 1)
-  t.match(ran.stderr, new RegExp(`checkpoint ${dir}/wc/checkpoint\\.json is corrupt .*dstream state reset wc`))
-  t.equal(fs.readFileSync(path.join(dir, 'wc', 'checkpoint.json'), 'utf8'), '{"operator":"tally","defin', 'the file is kept as it was')
+  t.match(ran.stderr, new RegExp(`checkpoint ${dir}/wc/checkpoint-1000\\.json is corrupt .*dstream state reset wc`))
+  t.equal(fs.readFileSync(path.join(dir, 'wc', 'checkpoint-1000.json'), 'utf8'), '{"operator":"tally","defin', 'the file is kept as it was')
+  const brokenMeta = t.testdir({ wc: { 'meta.json': '{' } })
+  const refused = await runTally(['--state-dir', brokenMeta, '--name', 'wc'], batchLines(batches(1)))
+  t.equal(refused.code, 1, 'a corrupt meta.json too')
+  t.match(refused.stderr, /wc\/meta\.json is corrupt/)
 })
 
 t.test('an unwritable state directory fails at start', async t => {
@@ -94,26 +114,7 @@ t.test('--checkpoint-every', async t => {
   const dir = t.testdir()
   const ran = await runTally(['--state-dir', dir, '--name', 'n', '--checkpoint-every', '3'], batchLines(batches(4)))
   t.equal(ran.code, 0)
-  t.equal(JSON.parse(fs.readFileSync(`${dir}/n/checkpoint.json`, 'utf8')).time, 4000, 'the end of input checkpoints what is left')
+  t.same(fs.readdirSync(`${dir}/n`).sort(), ['checkpoint-4000.json', 'meta.json'], 'the end of input checkpoints what is left')
   const bad = await runTally(['--state-dir', dir, '--checkpoint-every', '0'], '')
   t.equal(bad.code, 2)
-})
-
-t.test('an operator sets its output interval', async t => {
-  const slide: OperatorDefinition = {
-    ...tally,
-    name: 'every-other',
-    init: () => ({
-      outputInterval: input => input * 2,
-      onBatch: (records, batch) => batch.time % (batch.interval * 2) === 0 ? records : undefined
-    })
-  }
-  const stdin = new PassThrough()
-  stdin.end(batchLines([['a'], ['b'], ['c'], ['d']]))
-  const out = new PassThrough()
-  let stdout = ''
-  out.on('data', d => { stdout += d })
-  const code = await run([{ def: slide, opts: parseArgs(slide, []) }], { stdin, stdout: out, stderr: new PassThrough() })
-  t.equal(code, 0)
-  t.same(parseOutput(stdout).batches.map(b => [b.time, b.interval, b.records]), [[2000, 2000, ['b']], [4000, 2000, ['d']]])
 })

@@ -49,7 +49,7 @@ t.test('restart from the state directory', async t => {
   t.same([...first.records, ...rest.records], whole.records, 'a run split in two gives the output of one run')
   t.same(whole.records, [['a', 'b'], ['c'], ['d'], [], ['a', 'c']])
   const [name] = fs.readdirSync(`${dir}/split`).filter(f => f.startsWith('drop-duplicates'))
-  t.same(JSON.parse(fs.readFileSync(`${dir}/split/${name}/checkpoint.json`, 'utf8')).state, [['d', 3000], ['a', 5000], ['c', 5000]],
+  t.same(JSON.parse(fs.readFileSync(`${dir}/split/${name}/checkpoint-5000.json`, 'utf8')).state, [['d', 3000], ['a', 5000], ['c', 5000]],
     'the checkpoint holds the keys still remembered, with the time of the batch that kept them')
 })
 

@@ -112,7 +112,7 @@ t.test('restart from the state directory', async t => {
   t.same([...first.records, ...rest.records], whole.records, 'a run split in two gives the output of one run, timeouts included')
   t.same(whole.records, [[['a', 1], ['b', 1]], [['a', 2]], [['a', 3]], [['gone', 'b']], [['b', 1]]])
   const [name] = fs.readdirSync(`${dir}/split`).filter(f => f.startsWith('map-with-state'))
-  t.same(JSON.parse(fs.readFileSync(`${dir}/split/${name}/checkpoint.json`, 'utf8')).state, [['a', 3, 3000], ['b', 1, 5000]],
+  t.same(JSON.parse(fs.readFileSync(`${dir}/split/${name}/checkpoint-5000.json`, 'utf8')).state, [['a', 3, 3000], ['b', 1, 5000]],
     'the checkpoint holds [key, state, last update time] as plain JSON')
 })
 

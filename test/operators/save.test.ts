@@ -38,9 +38,10 @@ t.test('edge cases', async t => {
   t.equal(chunked.chunks.length, 7, 'with --pass the chunks go on as they came')
 
   const open = await runWords(['save', `${dir}/open`], '{"time":1000,"interval":1000,"records":["a"],"more":true}\n')
-  t.equal(open.code, 0, 'input ending inside a batch: exit 0')
-  t.equal(read(`${dir}/open-1000`), 'a\n', 'the batch is closed with what came')
-  t.match(open.stderr, /input ended inside batch 1000/, 'and that is said')
+  t.equal(open.code, 1, 'input ending inside a batch (the command before died): exit 1')
+  t.notOk(fs.existsSync(`${dir}/open-1000`), 'the partial batch is not written')
+  t.same(fs.readdirSync(dir).filter(f => f.startsWith('.open')), [], 'and its temporary file is removed')
+  t.match(open.stderr, /input ended inside batch 1000 .*partial batch is dropped/, 'and that is said')
 
   const none = await runTable(['save', `${dir}/none/x`], [])
   t.equal(none.code, 0, 'no input: exit 0')

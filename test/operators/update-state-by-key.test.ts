@@ -80,7 +80,7 @@ t.test('restart from the state directory', async t => {
   t.same([...first.records, ...rest.records], whole.records, 'a run split in two gives the output of one run')
   t.match(rest.stderr, /resuming from the checkpoint of batch 3000/)
   const [name] = fs.readdirSync(`${dir}/split`).filter(f => f.startsWith('update-state-by-key'))
-  const saved = JSON.parse(fs.readFileSync(`${dir}/split/${name}/checkpoint.json`, 'utf8'))
+  const saved = JSON.parse(fs.readFileSync(`${dir}/split/${name}/checkpoint-6000.json`, 'utf8'))
   t.same(saved.state, [['a', 5], ['b', 3], ['c', 1]], 'the checkpoint holds [key, state] pairs as plain JSON')
 
   const initial = t.testdir({ 'initial.json': '[["a", 100]]' })
@@ -88,11 +88,11 @@ t.test('restart from the state directory', async t => {
   const restored = await runTable(['update-state-by-key', SUM, '--initial', `${initial}/initial.json`, '--state-dir', `${dir}/init`, '--name', 'counts'], INPUT.slice(1, 2), { start: 2000 })
   t.same([again.records, restored.records], [[[['a', 101]]], [[['a', 102], ['b', 1]]]], '--initial is not applied again over a restored checkpoint')
 
-  const file = `${dir}/init/counts/checkpoint.json`
+  const file = `${dir}/init/counts/checkpoint-2000.json`
   fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), state: { a: 1 } }))
   const wrong = await runTable(['update-state-by-key', SUM, '--initial', `${initial}/initial.json`, '--state-dir', `${dir}/init`, '--name', 'counts'], INPUT.slice(2, 3), { start: 3000 })
   t.equal(wrong.code, 1, 'a checkpoint whose state is not [key, state] entries is refused')
-  t.match(wrong.stderr, /^dstream update-state-by-key: the checkpoint .*init\/counts\/checkpoint\.json cannot be restored \(the state is not a list of \[key, state\] entries, but \{"a":1\}\); it is kept as it is.*dstream state reset counts/)
+  t.match(wrong.stderr, /^dstream update-state-by-key: the checkpoint .*init\/counts\/checkpoint-2000\.json cannot be restored \(the state is not a list of \[key, state\] entries, but \{"a":1\}\); it is kept as it is.*dstream state reset counts/)
   t.same(JSON.parse(fs.readFileSync(file, 'utf8')).state, { a: 1 }, 'and left as it is')
 })
 

@@ -1,0 +1,95 @@
+// One member of a pipeline in the state directory (SPEC §3): DIR/NAME/ with a
+// meta.json saying what wrote it (operator, role, definition). The roles are what
+// the restart protocol reads (lib/pipeline.ts): sources keep a log of the batches
+// they emitted, stateful operators keep versions of their state, sinks keep the
+// last batch they committed. A directory written by another definition is refused.
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { RuntimeError } from './errors.js'
+import { canonicalJson } from './keys.js'
+import { writeFileAtomic } from './atomicFile.js'
+import type { Definition } from './types.js'
+
+export type Role = 'source' | 'state' | 'sink'
+
+export interface Meta {
+  operator: string
+  role: Role
+  definition: unknown
+}
+
+/** What identifies an operator's logic: its arguments and its own options (not where its files go). */
+export function definitionOf (def: Definition, opts: Record<string, unknown>): Record<string, unknown> {
+  const identity: Record<string, unknown> = {}
+  for (const p of def.positionals) if (opts[p.key] !== undefined) identity[p.key] = opts[p.key]
+  for (const key of Object.keys(def.options)) if (opts[key] !== undefined) identity[key] = opts[key]
+  return identity
+}
+
+/** NAME when not given: the operator and a hash of its definition, e.g. update-state-by-key-1a2b3c4d. */
+export function derivedName (operator: string, definition: unknown): string {
+  return `${operator}-${createHash('sha256').update(canonicalJson(definition)).digest('hex').slice(0, 8)}`
+}
+
+export class Component {
+  readonly dir: string
+
+  constructor (readonly stateDir: string, readonly name: string, readonly meta: Meta) {
+    this.dir = path.join(stateDir, name)
+  }
+
+  static of (def: Definition, opts: Record<string, any>, role: Role): Component {
+    const definition = definitionOf(def, opts)
+    return new Component(opts.stateDir, opts.name ?? derivedName(def.name, definition), { operator: def.name, role, definition })
+  }
+
+  get operator (): string { return this.meta.operator }
+
+  /**
+   * Makes DIR/NAME/ and claims it, so an unwritable state directory fails at start,
+   * not mid-stream, and another definition's state is refused before anything runs.
+   */
+  prepare (): void {
+    try {
+      fs.mkdirSync(this.dir, { recursive: true })
+      fs.accessSync(this.dir, fs.constants.W_OK)
+    } catch (err) {
+      throw new RuntimeError(`dstream ${this.operator}: cannot use the state directory ${this.dir}: ${(err as Error).message}`)
+    }
+    const file = path.join(this.dir, 'meta.json')
+    const found = readMeta(this.dir)
+    if (found === 'corrupt') throw this.refusal(`${file} is corrupt`)
+    if (found) {
+      if (found.operator !== this.operator || found.role !== this.meta.role || canonicalJson(found.definition) !== canonicalJson(this.meta.definition)) {
+        throw this.refusal(`${this.dir} holds the state of another definition (${found.operator} ${canonicalJson(found.definition)}, now ${this.operator} ${canonicalJson(this.meta.definition)})`)
+      }
+      return
+    }
+    writeFileAtomic(file, JSON.stringify(this.meta) + '\n')
+  }
+
+  /** The error for state that must not be used as it is: it is kept, and the user told how to go on. */
+  refusal (what: string): RuntimeError {
+    return new RuntimeError(`dstream ${this.operator}: ${what}; it is kept as it is: look at it, run 'dstream state reset ${this.name}' to start afresh, or give this operator another --name`)
+  }
+
+  file (base: string): string { return path.join(this.dir, base) }
+}
+
+/** DIR/NAME/meta.json, undefined when there is none (not a member), 'corrupt' when unreadable. */
+export function readMeta (dir: string): Meta | undefined | 'corrupt' {
+  let text: string
+  try {
+    text = fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')
+  } catch {
+    return undefined
+  }
+  try {
+    const meta = JSON.parse(text)
+    if (typeof meta?.operator !== 'string' || !['source', 'state', 'sink'].includes(meta.role)) return 'corrupt'
+    return meta
+  } catch {
+    return 'corrupt'
+  }
+}
