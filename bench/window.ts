@@ -32,7 +32,7 @@ async function stage (command: string[]): Promise<{ stage: Stage, instance: Inst
   const opts = parseArgs(def, command.slice(1))
   const ctx = new OperatorContext({
     name: def.name, onError: 'fail', onBadInput: 'fail', deadLetter: new DeadLetter(path.join(os.tmpdir(), 'dead.ndjson')),
-    stateDir: os.tmpdir(), scope: {}, stdout: () => {}, stderr: text => process.stderr.write(text), colour: { stdout: false, stderr: false }
+    stateDir: os.tmpdir(), scope: {}, stdout: () => {}, stderr: text => process.stderr.write(text), colour: { stdout: false, stderr: false }, stderrIsTerminal: false
   })
   const instance = await def.init(opts, ctx)
   const out: Chunk[] = []

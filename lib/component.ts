@@ -23,7 +23,7 @@ export interface Meta {
 export function definitionOf (def: Definition, opts: Record<string, unknown>): Record<string, unknown> {
   const identity: Record<string, unknown> = {}
   for (const p of def.positionals) if (opts[p.key] !== undefined) identity[p.key] = opts[p.key]
-  for (const key of Object.keys(def.options)) if (opts[key] !== undefined) identity[key] = opts[key]
+  for (const [key, spec] of Object.entries(def.options)) if (opts[key] !== undefined && !spec.runOnly) identity[key] = opts[key]
   return identity
 }
 

@@ -14,6 +14,7 @@ export interface ContextOptions {
   stdout(text: string): void | Promise<void>
   stderr(text: string): void
   colour: { stdout: boolean, stderr: boolean }
+  stderrIsTerminal: boolean
 }
 
 export class OperatorContext implements Context {
@@ -24,6 +25,7 @@ export class OperatorContext implements Context {
   readonly stdout: (text: string) => void | Promise<void>
   readonly stderr: (text: string) => void
   readonly colour: { stdout: boolean, stderr: boolean }
+  readonly stderrIsTerminal: boolean
 
   constructor (private readonly o: ContextOptions) {
     this.name = o.name
@@ -32,6 +34,7 @@ export class OperatorContext implements Context {
     this.stdout = o.stdout
     this.stderr = o.stderr
     this.colour = o.colour
+    this.stderrIsTerminal = o.stderrIsTerminal
   }
 
   /** "dstream map: batch 1700000005000: " */
@@ -51,6 +54,10 @@ export class OperatorContext implements Context {
       return
     }
     throw new BadInputError(`${this.where(time)}${reason}: ${excerpt(record)}`)
+  }
+
+  setAside (record: unknown, reason: string, time?: number): void {
+    this.o.deadLetter.write({ operator: this.name, time, reason, record })
   }
 
   /** A line that is not a batch; `time` is the last good batch's. */

@@ -1,8 +1,12 @@
 // The options every operator takes (SPEC §2, §3, §4), declared once.
 import type { Options as YargsOption } from 'yargs'
 
-/** A yargs option plus the word shown for its value in --help and the man page. */
-export type OptionSpec = YargsOption & { meta?: string }
+/**
+ * A yargs option plus the word shown for its value in --help and the man page, and
+ * `runOnly` for options that say how this run goes (--once, --from) rather than what
+ * the operator computes: they are left out of the definition its state is kept under.
+ */
+export type OptionSpec = YargsOption & { meta?: string, runOnly?: boolean }
 
 export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   'state-dir': { type: 'string', meta: 'DIR', describe: "the pipeline's state directory (default: $DSTREAM_STATE_DIR, else ./.dstream)" },

@@ -32,9 +32,11 @@ import rightOuterJoin from '../operators/right-outer-join.js'
 import save from '../operators/save.js'
 import socket from '../sources/socket.js'
 import state from '../tools/state.js'
+import tail from '../sources/tail.js'
 import transform from '../operators/transform.js'
 import union from '../operators/union.js'
 import updateStateByKey from '../operators/update-state-by-key.js'
+import watch from '../sources/watch.js'
 import window from '../operators/window.js'
 import type { Definition } from './types.js'
 
@@ -72,9 +74,11 @@ export const registry: Definition[] = [
   save,
   socket,
   state,
+  tail,
   transform,
   union,
   updateStateByKey,
+  watch,
   window
 ]
 

@@ -61,7 +61,8 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
         scope: await loadScope(opts.require),
         stdout: text => out.write(text),
         stderr,
-        colour
+        colour,
+        stderrIsTerminal: (io.stderr as any).isTTY === true
       })
       contexts.push(ctx)
       made.push(def.kind === 'operator' ? { def, opts, ctx, instance: await named(def.name, () => def.init(opts, ctx)) } : { def, opts, ctx })

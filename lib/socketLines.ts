@@ -1,19 +1,18 @@
-// A TCP connection's lines into a Batcher (socket, listen). When the peer closes,
+// A TCP connection's lines into an Intake (socket, listen). When the peer closes,
 // or the connection fails, its partial last line is still a line; end() stops
 // reading (graceful stop) and keeps the partial line too.
 import type { Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
-import type { Batcher } from './batcher.js'
-import { feedLines, type LineOptions } from './lines.js'
-import type { Context } from './types.js'
+import type { Intake } from './intake.js'
+import { feedLines } from './lines.js'
 
 export interface SocketLines {
-  /** resolves once every line is in the batcher: with the connection's error if it failed */
+  /** resolves once every line is in the intake: with the connection's error if it failed */
   done: Promise<NodeJS.ErrnoException | undefined>
   end(): void
 }
 
-export function feedSocket (socket: Socket, batcher: Batcher, ctx: Context, options: LineOptions): SocketLines {
+export function feedSocket (socket: Socket, intake: Intake): SocketLines {
   // the PassThrough is what lets us end the lines ourselves: a failed or
   // destroyed socket never ends what it is piped into
   const pass = new PassThrough()
@@ -25,7 +24,7 @@ export function feedSocket (socket: Socket, batcher: Batcher, ctx: Context, opti
   socket.on('error', err => { failure = err; finish() })
   socket.on('close', finish)
   socket.pipe(pass)
-  const done = feedLines(pass, batcher, ctx, options).then(
+  const done = feedLines(pass, intake).then(
     () => failure,
     err => { socket.destroy(); throw err })
   return { done, end () { finish(); socket.destroy() } }

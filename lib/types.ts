@@ -62,6 +62,8 @@ export interface Context {
    * pass the time of the batch the record was bound for.
    */
   badRecord(record: unknown, reason: string, time?: number): void
+  /** A record that is fine but cannot be used (later than the watermark): to the dead-letter file, counted, whatever --on-bad-input says. */
+  setAside(record: unknown, reason: string, time?: number): void
   /**
    * Wraps a user function: a throw becomes an error naming the operator, the
    * batch time and the arguments (exit 65), or with `--on-error skip` a
@@ -73,6 +75,8 @@ export interface Context {
   stderr(text: string): void
   /** whether colour may be used on each stream: a terminal, and no NO_COLOR */
   readonly colour: { stdout: boolean, stderr: boolean }
+  /** whether stderr is a terminal (progress bars) */
+  readonly stderrIsTerminal: boolean
   /** the pipeline's state directory (SPEC §3); created on first use by those who write there */
   readonly stateDir: string
   /** the objects exported by `--require` modules, in scope of every user function */

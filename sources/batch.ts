@@ -1,6 +1,7 @@
 // Spark: a receiver on stdin, with the StreamingContext's batch interval.
 import { feedLines } from '../lib/lines.js'
-import { LINE_OPTIONS, lineBatcher, stopSignal, type LineSourceOptions } from '../lib/sourceOptions.js'
+import { openIntake } from '../lib/intake.js'
+import { LINE_OPTIONS, stopSignal, type LineSourceOptions } from '../lib/sourceOptions.js'
 import type { SourceDefinition } from '../lib/types.js'
 
 const batch: SourceDefinition<LineSourceOptions> = {
@@ -27,11 +28,11 @@ once and the command exits 0; on SIGINT or SIGTERM likewise.`,
     { command: 'batch 5s < access.log', describe: 'the lines of a file, in 5-second batches' },
     { command: "batch 1s --json < events.ndjson | dstream map '_.user'", describe: 'JSON lines as records' }
   ],
-  start (opts, ctx, io) {
-    const batcher = lineBatcher(opts, batch, io)
+  async start (opts, ctx, io) {
+    const intake = await openIntake(opts, batch, ctx, io)
     const { stopped, stop } = stopSignal()
-    const done = Promise.race([feedLines(io.stdin, batcher, ctx, { json: opts.json }), stopped])
-      .finally(() => batcher.close())
+    const done = Promise.race([feedLines(io.stdin, intake), stopped])
+      .finally(() => intake.close())
     return { done, stop }
   }
 }

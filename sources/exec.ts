@@ -5,7 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { Backoff, errorCode, formatDelay, MAX_DELAY, pause } from '../lib/backoff.js'
 import { RuntimeError } from '../lib/errors.js'
 import { feedLines } from '../lib/lines.js'
-import { INTERVAL_OPTION, LINE_OPTIONS, lineBatcher, stopSignal, type LineSourceOptions } from '../lib/sourceOptions.js'
+import { openIntake } from '../lib/intake.js'
+import { INTERVAL_OPTION, LINE_OPTIONS, stopSignal, type LineSourceOptions } from '../lib/sourceOptions.js'
 import type { SourceDefinition } from '../lib/types.js'
 import { shellQuote } from '../lib/show.js'
 
@@ -62,11 +63,11 @@ closed, and exec exits 0.`,
     { command: "exec --restart never -- sh -c 'cat *.log' | dstream count", describe: 'the output of a command that ends, then end' },
     { command: 'exec --json -- kubectl get events --watch -o json', describe: "a JSON-lines feed of another program's" }
   ],
-  start (opts, ctx, io) {
+  async start (opts, ctx, io) {
     const [cmd, ...args] = opts.command
     const shown = shellQuote(opts.command)
     const label = shown.length > 80 ? shown.slice(0, 79) + '…' : shown
-    const batcher = lineBatcher(opts, exec, io)
+    const intake = await openIntake(opts, exec, ctx, io)
     const { stopped, stop } = stopSignal()
     let halted = false
     let child: ChildProcess | undefined
@@ -89,7 +90,7 @@ closed, and exec exits 0.`,
       proc.stderr!.setEncoding('utf8')
       proc.stderr!.on('data', (text: string) => ctx.stderr(text))
       try {
-        await feedLines(proc.stdout!, batcher, ctx, { json: opts.json })
+        await feedLines(proc.stdout!, intake)
       } catch (err) {
         signalGroup(proc, 'SIGKILL')
         throw err
@@ -117,7 +118,7 @@ closed, and exec exits 0.`,
       }
     }
 
-    const done = supervise().finally(() => batcher.close())
+    const done = supervise().finally(() => intake.close())
     return {
       done,
       stop () {

@@ -3,7 +3,7 @@
 import { randomInt } from 'node:crypto'
 import { pause } from '../lib/backoff.js'
 import { usage } from '../lib/cli.js'
-import { INTERVAL_OPTION, LINE_OPTIONS, lineBatcher, stopSignal } from '../lib/sourceOptions.js'
+import { CHUNK_OPTION, INTERVAL_OPTION, lineBatcher, stopSignal } from '../lib/sourceOptions.js'
 import type { SourceDefinition } from '../lib/types.js'
 
 interface GenerateOptions {
@@ -48,7 +48,7 @@ batch is closed and it exits 0; otherwise it runs until SIGINT or SIGTERM. With
     rate: { type: 'number', default: 10, describe: 'lines a second; 0: as fast as the pipeline takes them' },
     count: { type: 'number', meta: 'N', describe: 'end after N lines (default: run until stopped)' },
     seed: { type: 'string', meta: 'S', describe: 'any word: the same seed gives the same lines (but for date and time)' },
-    chunk: LINE_OPTIONS.chunk
+    chunk: CHUNK_OPTION.chunk
   },
   examples: [
     { command: "generate | dstream filter '_.includes(\"/class/\")' | dstream print", describe: 'watch the course clicks go by' },
@@ -59,7 +59,7 @@ batch is closed and it exits 0; otherwise it runs until SIGINT or SIGTERM. With
     const count = opts.count ?? Infinity
     if (!(rate >= 0)) throw usage(generate, `--rate must be a number of lines a second (0: as fast as possible), got ${opts.rate}`)
     if (!(Number.isInteger(count) && count >= 0) && count !== Infinity) throw usage(generate, `--count must be a whole number, got ${opts.count}`)
-    const batcher = lineBatcher({ ...opts, json: false }, generate, io)
+    const batcher = lineBatcher(opts, generate, io)
     const line = logLines(opts.seed === undefined ? randomInt(2 ** 32) : hashSeed(String(opts.seed)))
     const { stopped, stop } = stopSignal()
     let halted = false

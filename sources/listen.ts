@@ -2,11 +2,11 @@
 // has no built-in line server; this one binds 127.0.0.1 unless told otherwise.
 import net from 'node:net'
 import { formatAddress, parseAddress } from '../lib/address.js'
-import type { Batcher } from '../lib/batcher.js'
 import { usage } from '../lib/cli.js'
 import { RuntimeError } from '../lib/errors.js'
 import { feedSocket, type SocketLines } from '../lib/socketLines.js'
-import { INTERVAL_OPTION, LINE_OPTIONS, lineBatcher, stopSignal, type LineSourceOptions } from '../lib/sourceOptions.js'
+import { openIntake, type Intake } from '../lib/intake.js'
+import { INTERVAL_OPTION, LINE_OPTIONS, stopSignal, type LineSourceOptions } from '../lib/sourceOptions.js'
 import type { SourceDefinition } from '../lib/types.js'
 
 interface ListenOptions extends LineSourceOptions {
@@ -52,9 +52,9 @@ is exit 1.`,
       const why = err.code === 'EADDRINUSE' ? 'the port is in use' : err.code === 'EACCES' ? 'permission denied' : 'failed'
       throw new RuntimeError(`dstream listen: cannot listen on ${formatAddress(address)}: ${why} (${err.code ?? err.message})`)
     })
-    let batcher: Batcher
+    let intake: Intake
     try {
-      batcher = lineBatcher(opts, listen, io)
+      intake = await openIntake(opts, listen, ctx, io)
     } catch (err) {
       server.close()
       throw err
@@ -66,7 +66,7 @@ is exit 1.`,
     let fail!: (err: unknown) => void
     const failed = new Promise<never>((_resolve, reject) => { fail = reject })
     server.on('connection', conn => {
-      const client = feedSocket(conn, batcher, ctx, { json: opts.json })
+      const client = feedSocket(conn, intake)
       clients.add(client)
       client.done.then(() => clients.delete(client), fail)
     })
@@ -84,7 +84,7 @@ is exit 1.`,
       } finally {
         server.close()
         for (const client of clients) client.end()
-        await batcher.close()
+        await intake.close()
       }
     }
     return { done: serve(), stop }

@@ -7,7 +7,8 @@ import { Backoff, errorCode, formatDelay, pause } from '../lib/backoff.js'
 import { usage } from '../lib/cli.js'
 import { RuntimeError } from '../lib/errors.js'
 import { feedSocket, type SocketLines } from '../lib/socketLines.js'
-import { INTERVAL_OPTION, LINE_OPTIONS, lineBatcher, stopSignal, type LineSourceOptions } from '../lib/sourceOptions.js'
+import { openIntake } from '../lib/intake.js'
+import { INTERVAL_OPTION, LINE_OPTIONS, stopSignal, type LineSourceOptions } from '../lib/sourceOptions.js'
 import type { SourceDefinition } from '../lib/types.js'
 
 interface SocketOptions extends LineSourceOptions {
@@ -51,11 +52,11 @@ it still retries. On SIGINT or SIGTERM the open batch is closed and it exits 0.`
     { command: "socket localhost:9999 --interval 5s | dstream flat-map '_.split(\" \")'", describe: 'the words typed into `nc -lk 9999`, in 5-second batches' },
     { command: "socket localhost:7777 | dstream filter '_.includes(\"error\")' | dstream print", describe: 'the error lines of a server, every second' }
   ],
-  start (opts, ctx, io) {
+  async start (opts, ctx, io) {
     const address = parseAddress(opts.address)
     if (typeof address === 'string') throw usage(socket, address)
     const where = formatAddress(address)
-    const batcher = lineBatcher(opts, socket, io)
+    const intake = await openIntake(opts, socket, ctx, io)
     const { stopped, stop } = stopSignal()
     let halted = false
     let connection: SocketLines | undefined
@@ -71,7 +72,7 @@ it still retries. On SIGINT or SIGTERM the open batch is closed and it exits 0.`
         if (halted) break
         if (!(conn instanceof net.Socket)) { await retry(`cannot connect to ${where} (${errorCode(conn)})`); continue }
         backoff.reset()
-        connection = feedSocket(conn, batcher, ctx, { json: opts.json })
+        connection = feedSocket(conn, intake)
         const failure = await connection.done
         connection = undefined
         if (halted) break
@@ -82,7 +83,7 @@ it still retries. On SIGINT or SIGTERM the open batch is closed and it exits 0.`
         await retry(failure ? `connection to ${where} lost (${errorCode(failure)})` : `${where} closed the connection`)
       }
     }
-    const done = read().finally(() => batcher.close())
+    const done = read().finally(() => intake.close())
     return {
       done,
       stop () {

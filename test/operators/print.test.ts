@@ -38,7 +38,8 @@ t.test('edge cases', async t => {
   const none = await runTable(['print'], [])
   t.same([none.code, none.stdout], [0, ''], 'no input: nothing printed, exit 0')
   const open = await runWords(['print'], '{"time":1000,"interval":1000,"records":["a"],"more":true}\n')
-  t.equal(open.stdout, `${header(1000)}a\n\n`, 'input ending inside a batch: the batch is closed with what came')
+  t.equal(open.code, 1, 'input ending inside a batch (the command before died): exit 1')
+  t.equal(open.stdout, `${header(1000)}a\n`, 'what came was printed as it came, and the batch is never closed')
 })
 
 t.test('--pass', async t => {

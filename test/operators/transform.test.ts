@@ -44,7 +44,7 @@ t.test('edge cases', async t => {
   t.same([none.code, none.stdout], [0, ''], 'no input: FN is not called, exit 0')
 
   const open = await runWords(['transform', 'rs => [rs.length]'], '{"time":1000,"interval":1000,"records":["a"],"more":true}\n')
-  t.same([open.code, open.stdout], [0, '{"time":1000,"interval":1000,"records":[1]}\n'], 'input ending inside a batch: FN gets what came')
+  t.same([open.code, open.stdout], [1, ''], 'input ending inside a batch (the command before died): exit 1, and FN never sees the partial batch')
 })
 
 t.test('datasets reloaded when the file changes', async t => {

@@ -1,0 +1,275 @@
+// A replayable source's batches (SPEC §4, "restart resumes"): every read is logged
+// before its lines go anywhere, every batch is logged and synced before it leaves,
+// and at start the batches the pipeline has not committed are emitted again with
+// the same times and contents:
+// - by processing time, a batch is the lines of the reads logged with it; the
+//   uncommitted ones are read again from their files and emitted as they were;
+// - by event time, batches are a function of the records in the order they were
+//   read, so the batcher is rebuilt from the resume point logged with the last
+//   committed batch and re-reads from there; what it emits up to that batch is
+//   dropped, what follows is the same as before.
+// tail, watch and the --wal of the line sources are all a Feed: files read in
+// ranges, which is what makes them readable again.
+import type { Component } from './component.js'
+import { EventTimeBatcher, type Position } from './eventTime.js'
+import { membersOf, restartPoint } from './pipeline.js'
+import { Serial } from './serial.js'
+import { SourceLog, type LoggedBatch, type LoggedRead, type Read } from './sourceLog.js'
+import type { Chunk } from './types.js'
+import { batchTimeOf } from './wire.js'
+import { SKIP } from './types.js'
+
+export interface Feed {
+  /** where reading goes on after `read`, given where it was before it */
+  advance(cursor: unknown, read: Read): unknown
+  /** the lines of a logged read, read again from its file */
+  lines(read: Read): Promise<string[]>
+  /** makes what was read durable before a batch holding it is logged (the WAL) */
+  sync?(): void
+}
+
+/** How lines become records and batches: the source options, compiled. */
+export interface Batching {
+  interval: number
+  chunk: number
+  /** a line to a record; SKIP when it is bad and was set aside */
+  parse(line: string, time: number): unknown
+  /** by event time: the record's timestamp in ms, SKIP when it has none */
+  eventTime?: { stamp(record: unknown, time: number): number | typeof SKIP, lateness: number }
+  /** a record later than the watermark */
+  late(record: unknown, timestamp: number, batch: number): void
+  emit(chunk: Chunk): void | Promise<void>
+  say(text: string): void
+  clock?: () => number
+}
+
+/** Compact the log after this many batches. */
+const COMPACT_EVERY = 1000
+
+export class ReplayableIntake {
+  /** where live reading continues */
+  cursor: unknown
+  private readonly log: SourceLog
+  private readonly serial = new Serial()
+  private readonly clock: () => number
+  // processing time
+  private openTime = 0
+  private pending: unknown[] = []
+  private firstRead: number | null = null
+  private lastRead: number | null = null
+  private timer: NodeJS.Timeout | undefined
+  // event time
+  private events: EventTimeBatcher | undefined
+  private nextPosition: Position = { read: 1, line: 0 }
+  /** while rebuilding after a restart: batches up to here were emitted before, late records were set aside before */
+  private replayUpTo: number | null = null
+  private closed = false
+  private sinceCompaction = 0
+
+  private constructor (component: Component, private readonly feed: Feed, private readonly b: Batching) {
+    this.log = new SourceLog(component)
+    this.clock = b.clock ?? Date.now
+  }
+
+  /** Loads the log, emits what the pipeline has not committed, and is ready for live reads. */
+  static async open (component: Component, feed: Feed, batching: Batching, initialCursor: unknown): Promise<ReplayableIntake> {
+    const intake = new ReplayableIntake(component, feed, batching)
+    await intake.recover(initialCursor)
+    return intake
+  }
+
+  get time (): number { return this.events ? this.events.time : this.openTime }
+
+  /** A live read: logged first, then its lines batched. */
+  pushRead (read: Read, lines: string[]): Promise<void> {
+    return this.serial.run(async () => {
+      const seq = this.log.appendRead(read)
+      this.cursor = this.feed.advance(this.cursor, read)
+      await this.take(seq, lines, 0)
+    }) ?? Promise.resolve()
+  }
+
+  /** End of input or a graceful stop: the open batch closes (by event time: every pending batch). */
+  close (): Promise<void> {
+    return this.serial.run(async () => {
+      if (this.closed) return
+      this.closed = true
+      clearTimeout(this.timer)
+      if (this.events) await this.events.close()
+      else await this.closeBatch()
+      this.log.close()
+    }) ?? Promise.resolve()
+  }
+
+  /** The reads the log still holds (the WAL deletes the files no read is in). */
+  get files (): Set<string> { return new Set(this.log.reads.map(r => r.file)) }
+
+  private async recover (initialCursor: unknown): Promise<void> {
+    this.log.component.prepare()
+    this.log.load()
+    if (this.log.reads.length === 0 && this.log.batches.length === 0 && this.log.start.cursor === null) {
+      this.log.rewrite({ cursor: initialCursor, after: null }, [], [])
+    }
+    const point = restartPoint(membersOf(this.log.component.stateDir))
+    if (this.b.eventTime) await this.rebuild(point)
+    else await this.replay(point)
+  }
+
+  /** Processing time: the logged batches after the restart point, emitted again as they were. */
+  private async replay (point: number): Promise<void> {
+    const { start, reads, batches } = this.log
+    const done = batches.filter(b => b.batch <= point)
+    const again = batches.filter(b => b.batch > point)
+    const covered = (b: LoggedBatch) => b.reads ? b.reads[1] : 0
+    const doneUpTo = Math.max(0, ...done.map(covered))
+    const againUpTo = Math.max(doneUpTo, ...again.map(covered))
+    // reads after the last logged batch were in the batch open at the crash: it
+    // never left whole, so they are read again live, from the cursor before them
+    let cursor = start.cursor
+    for (const read of reads) if (read.read <= doneUpTo) cursor = this.feed.advance(cursor, read)
+    const kept = reads.filter(r => r.read > doneUpTo && r.read <= againUpTo)
+    const after = done.at(-1)?.batch ?? start.after
+    this.log.rewrite({ cursor, after }, kept, again)
+    this.cursor = cursor
+    for (const read of kept) this.cursor = this.feed.advance(this.cursor, read)
+    if (again.length > 0) this.b.say(`replaying ${again.length} batch${again.length === 1 ? '' : 'es'} the pipeline had not committed (${again[0].batch} to ${again.at(-1)!.batch})`)
+    for (const batch of again) {
+      const records: unknown[] = []
+      for (const read of kept) {
+        if (!batch.reads || read.read < batch.reads[0] || read.read > batch.reads[1]) continue
+        for (const line of await this.feed.lines(read)) {
+          const record = this.b.parse(line, batch.batch)
+          if (record !== SKIP) records.push(record)
+        }
+      }
+      await this.emitWhole(batch.batch, batch.interval, records)
+    }
+    const last = this.log.lastBatch
+    this.openTime = Math.max(batchTimeOf(this.clock(), this.b.interval), last === null ? -Infinity : last + this.b.interval)
+    this.schedule()
+  }
+
+  /** Event time: the batcher rebuilt from the last committed batch's resume point. */
+  private async rebuild (point: number): Promise<void> {
+    const { start, reads, batches } = this.log
+    const last = this.log.lastBatch
+    const upTo = last === null ? -Infinity : Math.min(point, last)
+    const from = batches.filter(b => b.batch <= upTo).at(-1)
+    const resume = from?.resume ?? { at: { read: reads[0]?.read ?? this.log.nextRead, line: 0 }, state: { maxSeen: null, next: null } }
+    let cursor = start.cursor
+    for (const read of reads) if (read.read < resume.at.read) cursor = this.feed.advance(cursor, read)
+    const kept = reads.filter(r => r.read >= resume.at.read)
+    this.log.rewrite({ cursor, after: start.after }, kept, from ? [from] : [])
+    this.cursor = cursor
+    this.replayUpTo = upTo
+    this.events = new EventTimeBatcher({
+      interval: this.b.interval,
+      lateness: this.b.eventTime!.lateness,
+      state: resume.state,
+      emit: (time, records) => this.emitEvent(time, records),
+      late: (record, timestamp, batch) => { if (this.replaying === false) this.b.late(record, timestamp, batch) }
+    })
+    if (Number.isFinite(upTo) && kept.length > 0) this.b.say(`rebuilding the batches after ${upTo} from the log`)
+    for (const read of kept) {
+      this.cursor = this.feed.advance(this.cursor, read)
+      await this.take(read.read, await this.feed.lines(read), read.read === resume.at.read ? resume.at.line : 0)
+    }
+    this.replaying = false
+  }
+
+  private replaying = true
+
+  /** The lines of a read, from line `skip` on, into the open batch or the event-time batcher. */
+  private async take (seq: number, lines: string[], skip: number): Promise<void> {
+    if (this.events) {
+      for (let i = skip; i < lines.length; i++) {
+        this.nextPosition = { read: seq, line: i + 1 }
+        const record = this.b.parse(lines[i], this.events.time)
+        if (record === SKIP) continue
+        const stamp = this.b.eventTime!.stamp(record, this.events.time)
+        if (stamp === SKIP) continue
+        const wait = this.events.push(record, stamp, { read: seq, line: i })
+        if (wait) await wait
+      }
+      this.nextPosition = { read: seq + 1, line: 0 }
+      return
+    }
+    this.firstRead ??= seq
+    this.lastRead = seq
+    for (const line of lines) {
+      const record = this.b.parse(line, this.openTime)
+      if (record === SKIP) continue
+      this.pending.push(record)
+      if (this.pending.length >= this.b.chunk) await this.flush(true)
+    }
+  }
+
+  private async emitEvent (time: number, records: unknown[]): Promise<void> {
+    if (this.replayUpTo !== null && time <= this.replayUpTo) return // emitted before the restart
+    this.feed.sync?.()
+    this.log.appendBatch({ batch: time, interval: this.b.interval, resume: this.events!.resume(this.nextPosition) })
+    await this.emitWhole(time, this.b.interval, records)
+    this.compactNow()
+  }
+
+  /** Processing time: the timer closes every batch whose interval has ended. */
+  private schedule (): void {
+    if (this.closed) return
+    this.timer = setTimeout(() => {
+      void this.serial.run(async () => {
+        while (!this.closed && this.openTime <= this.clock()) await this.closeBatch()
+      })
+      this.schedule()
+    }, Math.max(0, this.openTime - this.clock()))
+  }
+
+  private async closeBatch (): Promise<void> {
+    const time = this.openTime
+    this.feed.sync?.()
+    this.log.appendBatch({ batch: time, interval: this.b.interval, reads: this.firstRead === null ? null : [this.firstRead, this.lastRead!] })
+    this.firstRead = this.lastRead = null
+    this.openTime += this.b.interval
+    await this.flush(false, time)
+    this.compactNow()
+  }
+
+  private flush (more: boolean, time = this.openTime): void | Promise<void> {
+    const records = this.pending
+    this.pending = []
+    return this.b.emit(more ? { time, interval: this.b.interval, records, more } : { time, interval: this.b.interval, records })
+  }
+
+  private async emitWhole (time: number, interval: number, records: unknown[]): Promise<void> {
+    let i = 0
+    for (; records.length - i > this.b.chunk; i += this.b.chunk) {
+      await this.b.emit({ time, interval, records: records.slice(i, i + this.b.chunk), more: true })
+    }
+    await this.b.emit({ time, interval, records: i === 0 ? records : records.slice(i) })
+  }
+
+  /** Now and then, the log drops what no restart can need: what the pipeline has committed. */
+  private compactNow (): void {
+    if (++this.sinceCompaction < COMPACT_EVERY) return
+    this.sinceCompaction = 0
+    const point = restartPoint(membersOf(this.log.component.stateDir))
+    const { start, reads, batches } = this.log
+    if (this.events) {
+      const from = batches.filter(b => b.batch <= point).at(-1)
+      if (!from?.resume) return
+      let cursor = start.cursor
+      for (const read of reads) if (read.read < from.resume.at.read) cursor = this.feed.advance(cursor, read)
+      this.log.rewrite({ cursor, after: start.after }, reads.filter(r => r.read >= from.resume!.at.read), batches.filter(b => b.batch >= from.batch))
+      return
+    }
+    const done = batches.filter(b => b.batch <= point)
+    if (done.length === 0) return
+    const upTo = Math.max(0, ...done.map(b => b.reads ? b.reads[1] : 0))
+    let cursor = start.cursor
+    const kept: LoggedRead[] = []
+    for (const read of reads) {
+      if (read.read <= upTo) cursor = this.feed.advance(cursor, read)
+      else kept.push(read)
+    }
+    this.log.rewrite({ cursor, after: done.at(-1)!.batch }, kept, batches.filter(b => b.batch > point))
+  }
+}

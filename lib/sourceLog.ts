@@ -1,0 +1,132 @@
+// A replayable source's log in the state directory: DIR/NAME/log.ndjson, append-only
+// NDJSON, readable with jq. It records, in order:
+//   {"start":CURSOR,"after":TIME}            where reading began (first line)
+//   {"read":N,"file":F,"ino":I,"from":A,"until":B}   bytes A..B of a file were read
+//   {"batch":TIME,"interval":MS,"reads":[N1,N2]}     a batch was emitted (processing time:
+//                                                     its records are the lines of reads N1..N2)
+//   {"batch":TIME,"interval":MS,"resume":{...}}      (event time: where to rebuild what was pending)
+// A batch line is synced before the batch leaves, so everything emitted can be
+// emitted again, the same, after a crash (lib/replayable.ts).
+import fs from 'node:fs'
+import { writeFileAtomic } from './atomicFile.js'
+import type { Component } from './component.js'
+import type { Resume } from './eventTime.js'
+import { RuntimeError } from './errors.js'
+
+/** Bytes of a file that were read: whole lines, `until` just after a newline (or the end of a finished file). */
+export interface Read {
+  file: string
+  ino: number
+  from: number
+  until: number
+  /** the last read of a file that will not grow (watch) */
+  eof?: boolean
+  /** with eof: what identifies the file read (watch: inode, modification time, size) */
+  version?: string
+}
+
+export interface LoggedRead extends Read { read: number }
+
+export interface LoggedBatch {
+  batch: number
+  interval: number
+  /** processing time: the reads whose lines are the batch, first and last; null when empty */
+  reads?: [number, number] | null
+  /** event time: where to rebuild the batches still pending after this one */
+  resume?: Resume
+}
+
+export interface LogStart {
+  cursor: unknown
+  /** the last batch emitted before the start of this log, if any */
+  after: number | null
+}
+
+export class SourceLog {
+  start: LogStart = { cursor: null, after: null }
+  reads: LoggedRead[] = []
+  batches: LoggedBatch[] = []
+  private fd: number | undefined
+  /** the number the next read gets; numbers are never reused, even when the log is compacted */
+  nextRead = 1
+
+  constructor (readonly component: Component) {}
+
+  get file (): string { return this.component.file('log.ndjson') }
+
+  /** Reads the log; a line cut short by a crash at the very end is dropped. */
+  load (): void {
+    let text: string
+    try {
+      text = fs.readFileSync(this.file, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+      throw new RuntimeError(`dstream ${this.component.operator}: cannot read ${this.file}: ${(err as Error).message}`)
+    }
+    const lines = text.split('\n')
+    lines.forEach((line, i) => {
+      if (line === '') return
+      let entry: any
+      try {
+        entry = JSON.parse(line)
+      } catch {
+        if (i === lines.length - 1) return // torn by a crash mid-write: never synced, never emitted
+        throw this.component.refusal(`the log ${this.file} is corrupt at line ${i + 1}`)
+      }
+      if ('start' in entry) {
+        this.start = { cursor: entry.start, after: entry.after ?? null }
+        this.nextRead = entry.next ?? 1
+      }
+      else if ('read' in entry) this.reads.push(entry)
+      else if ('batch' in entry) this.batches.push(entry)
+    })
+    this.nextRead = Math.max(this.nextRead, (this.reads.at(-1)?.read ?? 0) + 1)
+  }
+
+  /** The last batch emitted, per the log. */
+  get lastBatch (): number | null { return this.batches.at(-1)?.batch ?? this.start.after }
+
+  /** Logs a read (not synced: the next batch line syncs it); returns its number. */
+  appendRead (read: Read): number {
+    const entry: LoggedRead = { read: this.nextRead++, ...read }
+    this.reads.push(entry)
+    this.append(JSON.stringify(entry) + '\n', false)
+    return entry.read
+  }
+
+  /** Logs a batch and syncs the log: after this the batch may leave. */
+  appendBatch (batch: LoggedBatch): void {
+    this.batches.push(batch)
+    this.append(JSON.stringify(batch) + '\n', true)
+  }
+
+  /** Rewrites the log with what is kept (atomically), and appends from there. */
+  rewrite (start: LogStart, reads: LoggedRead[], batches: LoggedBatch[]): void {
+    this.close()
+    this.start = start
+    this.reads = reads
+    this.batches = batches
+    const lines = [JSON.stringify({ start: start.cursor, after: start.after, next: this.nextRead })]
+    for (const entry of [...reads, ...batches]) lines.push(JSON.stringify(entry))
+    try {
+      writeFileAtomic(this.file, lines.join('\n') + '\n')
+    } catch (err) {
+      throw new RuntimeError(`dstream ${this.component.operator}: cannot write ${this.file}: ${(err as Error).message}`)
+    }
+  }
+
+  close (): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd)
+    this.fd = undefined
+  }
+
+  private append (text: string, sync: boolean): void {
+    try {
+      this.fd ??= fs.openSync(this.file, 'a')
+      fs.writeSync(this.fd, text)
+      if (sync) fs.fdatasyncSync(this.fd)
+    } catch (err) {
+      throw new RuntimeError(`dstream ${this.component.operator}: cannot write ${this.file}: ${(err as Error).message}`)
+    }
+  }
+}
