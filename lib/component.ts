@@ -36,7 +36,8 @@ export class Component {
   readonly dir: string
 
   constructor (readonly stateDir: string, readonly name: string, readonly meta: Meta) {
-    this.dir = path.join(stateDir, name)
+    // absolute: files point at each other by path, whatever the working directory
+    this.dir = path.resolve(stateDir, name)
   }
 
   static of (def: Definition, opts: Record<string, any>, role: Role): Component {

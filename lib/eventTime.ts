@@ -30,8 +30,14 @@ export interface EventTimeOptions {
   /** ms of lateness allowed: the watermark trails the largest timestamp by this much */
   lateness: number
   state?: EventState
+  /**
+   * Where this batcher's input began, and the state it began with (a fresh one: the
+   * first position, nothing seen). Until the first batch is emitted, what came before
+   * a record decides where the stream starts, so resume points from then go back here.
+   */
+  origin?: Resume
   emit(time: number, records: unknown[]): void | Promise<void>
-  late(record: unknown, timestamp: number, batch: number): void
+  late(record: unknown, timestamp: number, batch: number, at: Position | undefined): void
 }
 
 interface Bucket {
@@ -59,7 +65,7 @@ export class EventTimeBatcher {
   push (record: unknown, timestamp: number, at?: Position): void | Promise<void> {
     const time = batchTimeOf(timestamp, this.o.interval)
     if (this.next !== null && time < this.next) {
-      this.o.late(record, timestamp, time)
+      this.o.late(record, timestamp, time, at)
       return
     }
     let bucket = this.buckets.get(time)
@@ -89,14 +95,21 @@ export class EventTimeBatcher {
     for (const { first } of this.buckets.values()) {
       if (first && (!earliest || before(first.at, earliest.at))) earliest = first
     }
+    // a bucket opened before the first batch was emitted: the first batch was chosen
+    // among records read before it, so rebuilding must start where they start
+    if (earliest && earliest.state.next === null && this.next !== null && this.o.origin) return this.o.origin
     return earliest ?? { at: next, state: this.state }
   }
 
   /** Emits the batches that end at or before `watermark`, in order. */
   private release (watermark: number): void | Promise<void> {
     if (this.next === null) {
+      // the first batch is the earliest one, once the watermark has passed it: until
+      // then a record may still come for an even earlier batch
       if (this.buckets.size === 0) return
-      this.next = Math.min(...this.buckets.keys())
+      const first = Math.min(...this.buckets.keys())
+      if (first > watermark) return
+      this.next = first
     }
     if (this.next > watermark) return
     return this.emitUpTo(watermark)

@@ -80,6 +80,8 @@ export class Follower {
       }
     }
     for (const f of followed) if (f.fd !== undefined) fs.closeSync(f.fd)
+    // all there was to read is read (a last line still without its newline is not for this run)
+    if (this.o.once) this.o.progress?.(this.total, this.total)
   }
 
   /** Opens a file where the cursor left it, or per --from when it is new. */

@@ -26,6 +26,8 @@ export interface Feed {
   lines(read: Read): Promise<string[]>
   /** makes what was read durable before a batch holding it is logged (the WAL) */
   sync?(): void
+  /** false when what was read cannot be read again live from the cursor (the WAL) */
+  rereads?: boolean
 }
 
 /** How lines become records and batches: the source options, compiled. */
@@ -123,22 +125,35 @@ export class ReplayableIntake {
     const covered = (b: LoggedBatch) => b.reads ? b.reads[1] : 0
     const doneUpTo = Math.max(0, ...done.map(covered))
     const againUpTo = Math.max(doneUpTo, ...again.map(covered))
-    // reads after the last logged batch were in the batch open at the crash: it
-    // never left whole, so they are read again live, from the cursor before them
+    // Reads after the last logged batch were in the batch open at the crash: it
+    // never left whole. A file is read again live from the cursor before them; the
+    // WAL, which cannot be read live again, puts them in the first new batch.
+    const trailing = this.feed.rereads === false ? reads.filter(r => r.read > againUpTo) : []
     let cursor = start.cursor
     for (const read of reads) if (read.read <= doneUpTo) cursor = this.feed.advance(cursor, read)
     const kept = reads.filter(r => r.read > doneUpTo && r.read <= againUpTo)
     const after = done.at(-1)?.batch ?? start.after
-    this.log.rewrite({ cursor, after }, kept, again)
+    this.log.rewrite({ cursor, after }, [...kept, ...trailing], again)
     this.cursor = cursor
     for (const read of kept) this.cursor = this.feed.advance(this.cursor, read)
+    if (this.feed.rereads !== false) {
+      // the cursor goes to where the first of them began in each file (it may not know
+      // the file at all yet: one tail started reading at its end, or one that appeared)
+      const files = new Set<string>()
+      for (const read of reads) {
+        if (read.read <= againUpTo || files.has(read.file)) continue
+        files.add(read.file)
+        this.cursor = this.feed.advance(this.cursor, { file: read.file, ino: read.ino, from: read.from, until: read.from })
+      }
+    }
     if (again.length > 0) this.b.say(`replaying ${again.length} batch${again.length === 1 ? '' : 'es'} the pipeline had not committed (${again[0].batch} to ${again.at(-1)!.batch})`)
     for (const batch of again) {
       const records: unknown[] = []
       for (const read of kept) {
         if (!batch.reads || read.read < batch.reads[0] || read.read > batch.reads[1]) continue
-        for (const line of await this.feed.lines(read)) {
-          const record = this.b.parse(line, batch.batch)
+        const lines = await this.feed.lines(read)
+        for (let i = 0; i < lines.length; i++) {
+          const record = this.record(lines[i], read.read, i, batch.batch)
           if (record !== SKIP) records.push(record)
         }
       }
@@ -146,6 +161,7 @@ export class ReplayableIntake {
     }
     const last = this.log.lastBatch
     this.openTime = Math.max(batchTimeOf(this.clock(), this.b.interval), last === null ? -Infinity : last + this.b.interval)
+    for (const read of trailing) await this.take(read.read, await this.feed.lines(read), 0)
     this.schedule()
   }
 
@@ -166,27 +182,52 @@ export class ReplayableIntake {
       interval: this.b.interval,
       lateness: this.b.eventTime!.lateness,
       state: resume.state,
+      origin: resume,
       emit: (time, records) => this.emitEvent(time, records),
-      late: (record, timestamp, batch) => { if (this.replaying === false) this.b.late(record, timestamp, batch) }
+      late: (record, timestamp, batch, at) => this.late(record, timestamp, batch, at)
     })
     if (Number.isFinite(upTo) && kept.length > 0) this.b.say(`rebuilding the batches after ${upTo} from the log`)
     for (const read of kept) {
       this.cursor = this.feed.advance(this.cursor, read)
       await this.take(read.read, await this.feed.lines(read), read.read === resume.at.read ? resume.at.line : 0)
     }
-    this.replaying = false
   }
 
-  private replaying = true
+  /**
+   * A late record goes to the dead-letter file once: its position is logged after
+   * it is written (a crash in between sets it aside twice rather than never), and a
+   * rebuild passes over the positions logged.
+   */
+  private late (record: unknown, timestamp: number, batch: number, at: Position | undefined): void {
+    const key = at ? `${at.read}:${at.line}` : undefined
+    if (key !== undefined && this.log.aside.has(key)) return
+    this.b.late(record, timestamp, batch)
+    if (key !== undefined) this.log.appendAside(key)
+  }
+
+  /** Line `line` of read `seq` as a record (with its time, by event time); SKIP when it is set aside, now or before. */
+  private record (text: string, seq: number, line: number, time: number): unknown {
+    const key = `${seq}:${line}`
+    if (this.log.aside.has(key)) return SKIP
+    const record = this.b.parse(text, time)
+    if (record === SKIP) this.log.appendAside(key)
+    return record
+  }
+
+  private stamp (record: unknown, seq: number, line: number, time: number): number | typeof SKIP {
+    const stamp = this.b.eventTime!.stamp(record, time)
+    if (stamp === SKIP) this.log.appendAside(`${seq}:${line}`)
+    return stamp
+  }
 
   /** The lines of a read, from line `skip` on, into the open batch or the event-time batcher. */
   private async take (seq: number, lines: string[], skip: number): Promise<void> {
     if (this.events) {
       for (let i = skip; i < lines.length; i++) {
         this.nextPosition = { read: seq, line: i + 1 }
-        const record = this.b.parse(lines[i], this.events.time)
+        const record = this.record(lines[i], seq, i, this.events.time)
         if (record === SKIP) continue
-        const stamp = this.b.eventTime!.stamp(record, this.events.time)
+        const stamp = this.stamp(record, seq, i, this.events.time)
         if (stamp === SKIP) continue
         const wait = this.events.push(record, stamp, { read: seq, line: i })
         if (wait) await wait
@@ -196,8 +237,8 @@ export class ReplayableIntake {
     }
     this.firstRead ??= seq
     this.lastRead = seq
-    for (const line of lines) {
-      const record = this.b.parse(line, this.openTime)
+    for (let i = 0; i < lines.length; i++) {
+      const record = this.record(lines[i], seq, i, this.openTime)
       if (record === SKIP) continue
       this.pending.push(record)
       if (this.pending.length >= this.b.chunk) await this.flush(true)

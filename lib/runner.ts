@@ -48,6 +48,7 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
   const noColour = 'NO_COLOR' in (io.env ?? process.env)
   const colour = { stdout: !noColour && (io.stdout as any).isTTY === true, stderr: !noColour && (io.stderr as any).isTTY === true }
   let handle: SourceHandle | undefined
+  let stopKeepAlive = () => {}
   let stopping = false
   const made: Array<{ def: Definition, opts: StageSpec['opts'], ctx: OperatorContext, instance?: Instance }> = []
   try {
@@ -83,6 +84,9 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
     }
     const head = next
     const first = made[0]
+    // batches go out on stdout unless the last operator is an output that keeps them (print, save)
+    const last = made[made.length - 1]
+    if (last.def.kind === 'source' || last.def.group !== 'outputs' || last.instance?.passes) stopKeepAlive = out.keepAlive()
     io.onStop?.(() => {
       if (stopping) return
       stopping = true
@@ -102,10 +106,12 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
     }
     // a failing --with stream fails the whole run, not just its reader
     await Promise.all([main(), ...withReaders])
+    stopKeepAlive()
     await out.end()
     for (const ctx of contexts) ctx.reportSetAside()
     return 0
   } catch (err) {
+    stopKeepAlive()
     handle?.stop()
     for (const m of made) {
       try { await m.instance?.onAbort?.() } catch { /* the error that stopped the run is the one to report */ }

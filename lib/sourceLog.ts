@@ -5,6 +5,7 @@
 //   {"batch":TIME,"interval":MS,"reads":[N1,N2]}     a batch was emitted (processing time:
 //                                                     its records are the lines of reads N1..N2)
 //   {"batch":TIME,"interval":MS,"resume":{...}}      (event time: where to rebuild what was pending)
+//   {"aside":"N:K"}                                  line K of read N went to the dead-letter file
 // A batch line is synced before the batch leaves, so everything emitted can be
 // emitted again, the same, after a crash (lib/replayable.ts).
 import fs from 'node:fs'
@@ -46,6 +47,8 @@ export class SourceLog {
   start: LogStart = { cursor: null, after: null }
   reads: LoggedRead[] = []
   batches: LoggedBatch[] = []
+  /** records already set aside (late, or bad with --on-bad-input skip), "READ:LINE", so a replay does not set them aside again */
+  aside = new Set<string>()
   private fd: number | undefined
   /** the number the next read gets; numbers are never reused, even when the log is compacted */
   nextRead = 1
@@ -79,6 +82,7 @@ export class SourceLog {
       }
       else if ('read' in entry) this.reads.push(entry)
       else if ('batch' in entry) this.batches.push(entry)
+      else if ('aside' in entry) this.aside.add(entry.aside)
     })
     this.nextRead = Math.max(this.nextRead, (this.reads.at(-1)?.read ?? 0) + 1)
   }
@@ -92,6 +96,12 @@ export class SourceLog {
     this.reads.push(entry)
     this.append(JSON.stringify(entry) + '\n', false)
     return entry.read
+  }
+
+  /** Notes a record set aside (after it was written to the dead-letter file). */
+  appendAside (at: string): void {
+    this.aside.add(at)
+    this.append(JSON.stringify({ aside: at }) + '\n', false)
   }
 
   /** Logs a batch and syncs the log: after this the batch may leave. */
@@ -108,6 +118,9 @@ export class SourceLog {
     this.batches = batches
     const lines = [JSON.stringify({ start: start.cursor, after: start.after, next: this.nextRead })]
     for (const entry of [...reads, ...batches]) lines.push(JSON.stringify(entry))
+    const first = reads[0]?.read ?? this.nextRead
+    this.aside = new Set([...this.aside].filter(at => Number(at.split(':')[0]) >= first))
+    for (const at of this.aside) lines.push(JSON.stringify({ aside: at }))
     try {
       writeFileAtomic(this.file, lines.join('\n') + '\n')
     } catch (err) {

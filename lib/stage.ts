@@ -69,6 +69,7 @@ export class Stage implements Downstream {
       if (!this.skippedSaid) this.ctx.stderr(`dstream ${this.def.name}: batch ${chunk.time} was committed by an earlier run (which committed up to batch ${committed}); skipping what is replayed up to there\n`)
       this.skippedSaid = true
       this.order.track(chunk)
+      if (this.instance.passes) return this.forward(chunk.records, chunk.time, chunk.interval, chunk.more === true, chunk.extra)
       return
     }
     if (this.def.input === 'chunks') {

@@ -95,6 +95,11 @@ export interface Instance {
   onBatch(records: unknown[], batch: BatchInfo, others?: unknown[][]): Emit | Promise<Emit>
   /** end of input: release what init took (processes, files) */
   onEnd?(): void | Promise<void>
+  /**
+   * A sink that forwards what it is given (--pass): a batch it skips because an
+   * earlier run committed it still goes on, for the operators after it.
+   */
+  passes?: boolean
   /** the pipeline failed: drop half-done work (a sink's temporary file) */
   onAbort?(): void | Promise<void>
   /** operators with `withStreams`: how long (ms) to wait for a --with stream that is behind; unset: as long as it takes */

@@ -19,6 +19,8 @@ export class Wal implements Feed {
   private file = ''
   private ino = 0
   private size = 0
+  /** what came in cannot come again: the lines of an unfinished batch are taken from the WAL */
+  readonly rereads = false
 
   /** `inUse`: the files the source log still names */
   constructor (private readonly component: Component, private readonly inUse: () => Set<string> = () => new Set()) {}

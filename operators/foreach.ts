@@ -56,6 +56,7 @@ unchanged on stdout and the command's stdout goes to stderr.`,
     const backoff = parseDuration(opts.backoff, '--backoff')
     const shown = shellQuote(opts.command)
     return {
+      passes: opts.pass,
       async onBatch (records, batch) {
         if (records.length === 0 && opts.skipEmpty) return opts.pass ? records : undefined
         for (let attempt = 0; ; attempt++) {

@@ -51,6 +51,7 @@ print can sit in the middle of a pipeline.`,
     let seen = 0
     let open: number | undefined
     return {
+      passes: opts.pass,
       onBatch (records, batch) {
         let text = ''
         if (open !== batch.time) {

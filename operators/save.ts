@@ -48,6 +48,7 @@ A file that cannot be written stops save with exit 1.`,
   init (opts, ctx) {
     let open: AtomicFile | undefined
     return {
+      passes: opts.pass,
       async onBatch (records, batch) {
         const file = `${opts.prefix}-${batch.time}${opts.suffix ? '.' + opts.suffix : ''}`
         try {

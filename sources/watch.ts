@@ -110,13 +110,16 @@ and exits 0 (with a progress bar on a terminal).`,
         const current = (intake.cursor as WatchCursor).current
         let offset = current?.name === name && current.ino === stat.ino ? current.offset : 0
         const start = offset
+        let size = READ_BYTES
         do {
-          const buffer = Buffer.allocUnsafe(Math.min(READ_BYTES, stat.size - offset))
+          const buffer = Buffer.allocUnsafe(Math.min(size, stat.size - offset))
           const got = buffer.length === 0 ? 0 : fs.readSync(fd, buffer, 0, buffer.length, offset)
           const data = buffer.subarray(0, got)
           const last = offset + got >= stat.size
           const end = last ? got : data.lastIndexOf(10) + 1
-          const until = end === 0 && !last ? offset + got : offset + end // a line longer than a read is read whole
+          if (end === 0 && !last) { size *= 2; continue } // a line longer than a read: read more of it
+          size = READ_BYTES
+          const until = offset + end
           const read: Read = until >= stat.size ? { file, ino: stat.ino, from: offset, until, eof: true, version: identity(stat) } : { file, ino: stat.ino, from: offset, until }
           await intake.pushRead(read, splitLines(data.subarray(0, until - offset)))
           offset = until
