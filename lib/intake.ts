@@ -40,6 +40,23 @@ export const EVENT_TIME_OPTIONS: Record<string, OptionSpec> = {
   watermark: { type: 'string', meta: 'DUR', describe: 'with --event-time: how late a record may come (default 0)' }
 }
 
+/** What --wal and --event-time do, for the descriptions of the line sources. */
+export const WAL_AND_EVENT_TIME_TEXT = `
+
+With --wal, what comes in is first written to the state directory (DIR/NAME/,
+WAL segments and a log of the batches), each batch synced before it leaves: killed
+and started again, the source first emits again, with the same times and records,
+the batches the pipeline's sinks (save, foreach) had not committed, and the lines
+of the batch that was open. What a client sent that never reached the WAL is for
+the client to send again. Segments are deleted once committed.
+
+With --event-time FN, a record goes to the batch whose interval holds its own time
+(FN gives ms since the epoch, a Date or a date string); a batch leaves once the
+watermark (the largest time seen minus --watermark) has passed its end, empty
+batches fill gaps, a record whose batch has left goes to the dead-letter file and
+is counted, and at end of input every pending batch leaves. Time moves with the
+data only: no batch leaves while nothing comes.`
+
 export const WAL_OPTION: Record<string, OptionSpec> = {
   wal: { type: 'boolean', default: false, describe: 'write what comes in to the state directory first, so a restart replays what the pipeline has not committed' }
 }

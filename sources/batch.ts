@@ -1,6 +1,6 @@
 // Spark: a receiver on stdin, with the StreamingContext's batch interval.
 import { feedLines } from '../lib/lines.js'
-import { openIntake } from '../lib/intake.js'
+import { WAL_AND_EVENT_TIME_TEXT, openIntake } from '../lib/intake.js'
 import { LINE_OPTIONS, stopSignal, type LineSourceOptions } from '../lib/sourceOptions.js'
 import type { SourceDefinition } from '../lib/types.js'
 
@@ -21,7 +21,7 @@ and state.
 While an interval is open, every --chunk records leave at once as a chunk of the
 batch (with "more"), so stateless operators downstream work on them early and
 no process holds a whole batch. When stdin ends, the open batch is closed at
-once and the command exits 0; on SIGINT or SIGTERM likewise.`,
+once and the command exits 0; on SIGINT or SIGTERM likewise.` + WAL_AND_EVENT_TIME_TEXT,
   positionals: [{ name: 'INTERVAL', key: 'interval', describe: 'the batch interval: 250ms, 5s, 1m ... (default 1s)', optional: true }],
   options: LINE_OPTIONS,
   examples: [

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { Backoff, errorCode, formatDelay, MAX_DELAY, pause } from '../lib/backoff.js'
 import { RuntimeError } from '../lib/errors.js'
 import { feedLines } from '../lib/lines.js'
-import { openIntake } from '../lib/intake.js'
+import { WAL_AND_EVENT_TIME_TEXT, openIntake } from '../lib/intake.js'
 import { INTERVAL_OPTION, LINE_OPTIONS, stopSignal, type LineSourceOptions } from '../lib/sourceOptions.js'
 import type { SourceDefinition } from '../lib/types.js'
 import { shellQuote } from '../lib/show.js'
@@ -51,7 +51,7 @@ a command that cannot be started) it exits 1 naming the command and its status.
 
 On SIGINT or SIGTERM the command and the processes it started are sent SIGTERM
 (SIGKILL if they still run 3s later); the lines it wrote before exiting go into the open batch, which is then
-closed, and exec exits 0.`,
+closed, and exec exits 0.` + WAL_AND_EVENT_TIME_TEXT,
   positionals: [{ name: 'CMD', key: 'command', describe: 'the command and its arguments, after --', variadic: true }],
   options: {
     ...INTERVAL_OPTION,

@@ -3,6 +3,7 @@
 import { randomInt } from 'node:crypto'
 import { pause } from '../lib/backoff.js'
 import { usage } from '../lib/cli.js'
+import { mulberry32 } from '../lib/random.js'
 import { CHUNK_OPTION, INTERVAL_OPTION, lineBatcher, stopSignal } from '../lib/sourceOptions.js'
 import type { SourceDefinition } from '../lib/types.js'
 
@@ -111,17 +112,6 @@ function localStamp (d: Date): string {
   return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`
 }
 
-/** A small, fast, seeded PRNG (mulberry32): floats in [0, 1). */
-function mulberry32 (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Any seed word to 32 bits (FNV-1a). */
 function hashSeed (text: string): number {

@@ -5,7 +5,7 @@ import { formatAddress, parseAddress } from '../lib/address.js'
 import { usage } from '../lib/cli.js'
 import { RuntimeError } from '../lib/errors.js'
 import { feedSocket, type SocketLines } from '../lib/socketLines.js'
-import { openIntake, type Intake } from '../lib/intake.js'
+import { WAL_AND_EVENT_TIME_TEXT, openIntake, type Intake } from '../lib/intake.js'
 import { INTERVAL_OPTION, LINE_OPTIONS, stopSignal, type LineSourceOptions } from '../lib/sourceOptions.js'
 import type { SourceDefinition } from '../lib/types.js'
 
@@ -34,7 +34,7 @@ with the real port when PORT is 0 (the system picks a free one):
 
 It runs until SIGINT or SIGTERM: then it stops accepting, keeps what the clients
 sent, closes the open batch and exits 0. A port already in use (or not allowed)
-is exit 1.`,
+is exit 1.` + WAL_AND_EVENT_TIME_TEXT,
   positionals: [{ name: '[HOST:]PORT', key: 'address', describe: 'where to listen: 9999, 0.0.0.0:9999, [::1]:9999; 0 picks a free port' }],
   options: { ...INTERVAL_OPTION, ...LINE_OPTIONS },
   examples: [

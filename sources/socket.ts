@@ -7,7 +7,7 @@ import { Backoff, errorCode, formatDelay, pause } from '../lib/backoff.js'
 import { usage } from '../lib/cli.js'
 import { RuntimeError } from '../lib/errors.js'
 import { feedSocket, type SocketLines } from '../lib/socketLines.js'
-import { openIntake } from '../lib/intake.js'
+import { WAL_AND_EVENT_TIME_TEXT, openIntake } from '../lib/intake.js'
 import { INTERVAL_OPTION, LINE_OPTIONS, stopSignal, type LineSourceOptions } from '../lib/sourceOptions.js'
 import type { SourceDefinition } from '../lib/types.js'
 
@@ -41,7 +41,7 @@ its own, so a pipeline outlives restarts of the server:
 A partial last line is kept when the connection ends. With --once, socket ends
 when the server closes the connection: the open batch is closed and the command
 exits 0 (1 if the connection was broken by an error); until the first connection
-it still retries. On SIGINT or SIGTERM the open batch is closed and it exits 0.`,
+it still retries. On SIGINT or SIGTERM the open batch is closed and it exits 0.` + WAL_AND_EVENT_TIME_TEXT,
   positionals: [{ name: 'HOST:PORT', key: 'address', describe: 'the server to read from: localhost:9999, [::1]:9999' }],
   options: {
     ...INTERVAL_OPTION,

@@ -5,21 +5,14 @@
 // with every kill, so a failing run can be replayed with DSTREAM_CRASH_SEED.
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
+import { mulberry32 } from '../lib/random.js'
 import { shellQuote } from '../lib/show.js'
 import { DSTREAM, userEnv } from './helpers.js'
 
-/** mulberry32: a small seeded PRNG, so kills can be replayed. */
-export function random (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** The seeded PRNG (mulberry32), so kills can be replayed. */
+export const random = mulberry32
 
 export function seedFromEnv (): number {
   const given = process.env.DSTREAM_CRASH_SEED
@@ -182,3 +175,38 @@ export const COUNTING = [
   ['reduce-by-key-and-window', 'max', '--length', '1s'],
   ['save', 'out/running']
 ]
+
+const WORDS = ['spark', 'kafka', 'flink', 'storm', 'beam', 'samza', 'heron', 'pulsar']
+
+/** One to five words, at random. */
+export function sentence (next: () => number): string[] {
+  return Array.from({ length: 1 + Math.floor(next() * 5) }, () => WORDS[Math.floor(next() * WORDS.length)])
+}
+
+/** The stages after an event-time source: running counts per word, windowed, saved. */
+export const WINDOWED_STATE = [
+  ['update-state-by-key', '(vs, s) => (s ?? 0) + vs.length'],
+  ['reduce-by-key-and-window', 'max', '--length', '3s'],
+  ['save', 'out/c']
+]
+
+/** Records with timestamps that move forward with disorder; every 50th later than a 1s watermark allows. */
+export function timedRecords (next: () => number, count: number): string[] {
+  const start = 1_700_000_000_000
+  return Array.from({ length: count }, (_, i) =>
+    JSON.stringify({ id: i, ts: start + i * 25 + Math.round((next() - 0.5) * 1500) - (i % 50 === 49 ? 4000 : 0), words: sentence(next) }))
+}
+
+/** Names of the files saved under `got` that differ from those under `expected`; and whether the names are the same. */
+export function compareSaved (expected: string, got: string): { expected: string[], got: string[], differing: string[] } {
+  const want = savedFiles(expected)
+  const have = savedFiles(got)
+  return { expected: [...want.keys()], got: [...have.keys()], differing: [...want].filter(([name, text]) => have.get(name) !== text).map(([name]) => name) }
+}
+
+/** On a failure: the runs' directories copied where they survive the test, and where that is. */
+export function keep (seed: number, dirs: Record<string, string>): string {
+  const where = path.join(os.tmpdir(), `dstream-crash-${seed}`)
+  for (const [name, dir] of Object.entries(dirs)) fs.cpSync(dir, path.join(where, name), { recursive: true })
+  return where
+}

@@ -6,11 +6,10 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { COUNTING, crashRuns, random, runPipeline, savedCounts, savedFiles, seedFromEnv, sortedEntries, wordCounts } from '../crash.js'
+import { COUNTING, WINDOWED_STATE, compareSaved, crashRuns, keep, random, runPipeline, savedCounts, seedFromEnv, sentence, sortedEntries, timedRecords, wordCounts } from '../crash.js'
 import { freshDir } from '../helpers.js'
 
 const KILLS = Number(process.env.DSTREAM_CRASH_KILLS ?? 8)
-const WORDS = ['spark', 'kafka', 'flink', 'storm', 'beam', 'samza', 'heron', 'pulsar']
 
 /** The number of the last line written ahead (lines start with their number, or are JSON with an id). */
 function lastInWal (dir: string, id: (line: string) => number): number {
@@ -56,10 +55,6 @@ class Client {
   }
 }
 
-function sentence (next: () => number): string[] {
-  return Array.from({ length: 1 + Math.floor(next() * 5) }, () => WORDS[Math.floor(next() * WORDS.length)])
-}
-
 t.test('by processing time: the counts add up, nothing lost, nothing twice', async t => {
   const seed = seedFromEnv()
   t.comment(`seed ${seed} (DSTREAM_CRASH_SEED=${seed} replays it)`)
@@ -82,17 +77,13 @@ t.test('by event time: the saved files are byte-identical to an uninterrupted ru
   const seed = seedFromEnv()
   t.comment(`seed ${seed} (DSTREAM_CRASH_SEED=${seed} replays it)`)
   const next = random(seed ^ 0xe7e)
-  const start = 1_700_000_000_000
-  const lines = Array.from({ length: 3000 }, (_, i) =>
-    JSON.stringify({ id: i, ts: start + i * 25 + Math.round((next() - 0.5) * 1500) - (i % 50 === 49 ? 4000 : 0), words: sentence(next) }))
+  const lines = timedRecords(next, 3000)
   const id = (line: string) => JSON.parse(line).id
   const stages = [
     ['batch', '1s', '--wal', '--json', '--event-time', '_.ts', '--watermark', '1s'],
     ['flat-map', '_.words'],
     ['map', '[_, 1]'],
-    ['update-state-by-key', '(vs, s) => (s ?? 0) + vs.length'],
-    ['reduce-by-key-and-window', 'max', '--length', '3s'],
-    ['save', 'out/c']
+    ...WINDOWED_STATE
   ]
   const crashed = freshDir()
   const client = new Client(crashed, lines, id)
@@ -102,9 +93,9 @@ t.test('by event time: the saved files are byte-identical to an uninterrupted ru
   const whole = freshDir()
   const reference = await runPipeline(whole, stages, { stdin: input => input.end(lines.map(l => l + '\n').join('')) })
   t.same(reference.statuses, stages.map(() => 0), reference.stderr)
-  const expected = savedFiles(path.join(whole, 'out'))
-  const got = savedFiles(path.join(crashed, 'out'))
-  t.ok(expected.size > 50, `the uninterrupted run saved ${expected.size} files`)
-  t.same([...got.keys()], [...expected.keys()], `seed ${seed}: the same files`)
-  t.same([...expected].filter(([name, text]) => got.get(name) !== text).map(([name]) => name), [], `seed ${seed}: every file byte for byte`)
+  const saved = compareSaved(path.join(whole, 'out'), path.join(crashed, 'out'))
+  if (saved.differing.length > 0 || saved.got.length !== saved.expected.length) t.comment(`the runs are kept in ${keep(seed, { crashed, whole })}`)
+  t.ok(saved.expected.length > 50, `the uninterrupted run saved ${saved.expected.length} files`)
+  t.same(saved.got, saved.expected, `seed ${seed}: the same files`)
+  t.same(saved.differing, [], `seed ${seed}: every file byte for byte`)
 })

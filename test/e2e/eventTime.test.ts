@@ -5,6 +5,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
+import { mulberry32 as prng } from '../../lib/random.js'
 import { parseOutput, sh } from '../helpers.js'
 import type { Chunk } from '../../lib/types.js'
 
@@ -17,17 +18,6 @@ const WITHIN = 60 * MINUTE
 
 interface Hit { id: number, guid: string, ts: number, path: string, status: number }
 
-/** mulberry32: a tiny seeded PRNG */
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /**
  * A day of access-log records: the clock goes forward ~43 s a record; most records

@@ -2,6 +2,7 @@
 // watermark, late records, close, and the rebuild from a resume point that a
 // replayable source relies on after a crash (lib/replayable.ts).
 import t from 'tap'
+import { mulberry32 as prng } from '../../lib/random.js'
 import { EventTimeBatcher, before, type EventState, type Position, type Resume } from '../../lib/eventTime.js'
 
 type Tap = typeof t
@@ -187,17 +188,6 @@ t.test('push waits for a slow consumer', async t => {
 // ---------------------------------------------------------------------------
 // Property test against a reference computed from the raw data
 
-/** mulberry32: a tiny seeded PRNG */
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 interface Scenario { seed: number, interval: number, lateness: number, records: Rec[] }
 

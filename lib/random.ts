@@ -1,0 +1,13 @@
+// A small, fast, seeded PRNG (mulberry32): floats in [0, 1). The generate source's
+// lines, and the tests' generated inputs and kill moments, come from it, so a seed
+// gives the same run again.
+export function mulberry32 (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}

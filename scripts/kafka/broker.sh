@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# A real Apache Kafka broker for the tests: Kafka 3.9.x (kafka_2.13, its jars from
+# Maven Central with mvn; Java 17), KRaft mode, one combined broker and controller
+# on 127.0.0.1, replication factors of 1. Kafka 4.x breaks kafkajs's consumer
+# groups, so this stays on 3.9.x.
+#
+#   scripts/kafka/broker.sh start    fetch the jars if needed, format, start, wait until it answers
+#   scripts/kafka/broker.sh stop     stop it (and forget its data)
+#   scripts/kafka/broker.sh status   exit 0 when it answers
+#
+# KAFKA_PORT (default 19092) and KAFKA_HOME (default .kafka in the project) may be set.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+home="${KAFKA_HOME:-$root/.kafka}"
+port="${KAFKA_PORT:-19092}"
+controller=$((port + 1))
+
+answers () { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
+
+fetch () {
+  [ -n "$(ls "$home/libs"/kafka_2.13-3.9.*.jar 2>/dev/null)" ] && return
+  mkdir -p "$home/libs"
+  mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies -DoutputDirectory="$home/libs"
+}
+
+start () {
+  if answers; then echo "kafka: already answering on 127.0.0.1:$port"; return; fi
+  fetch
+  rm -rf "$home/data" && mkdir -p "$home/data"
+  cat > "$home/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$controller
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$home/data
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=4
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+PROPS
+  cat > "$home/log4j.properties" <<PROPS
+log4j.rootLogger=WARN, file
+log4j.appender.file=org.apache.log4j.FileAppender
+log4j.appender.file.File=$home/broker.log
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+PROPS
+  local cp="$home/libs/*"
+  local log4j="-Dlog4j.configuration=file:$home/log4j.properties"
+  java "$log4j" -cp "$cp" kafka.tools.StorageTool format -t "$(java "$log4j" -cp "$cp" kafka.tools.StorageTool random-uuid)" -c "$home/server.properties" > "$home/format.log"
+  nohup java -Xmx512m -Dlog4j.configuration="file:$home/log4j.properties" -cp "$cp" kafka.Kafka "$home/server.properties" > "$home/stdout.log" 2>&1 &
+  echo $! > "$home/pid"
+  for _ in $(seq 1 120); do
+    if answers; then echo "kafka: answering on 127.0.0.1:$port (pid $(cat "$home/pid"))"; return; fi
+    if ! kill -0 "$(cat "$home/pid")" 2>/dev/null; then echo "kafka: the broker exited; see $home/stdout.log" >&2; tail -20 "$home/stdout.log" >&2; exit 1; fi
+    sleep 0.5
+  done
+  echo "kafka: no answer on 127.0.0.1:$port after 60 s; see $home/broker.log" >&2
+  exit 1
+}
+
+stop () {
+  if [ -f "$home/pid" ]; then
+    local pid; pid="$(cat "$home/pid")"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$home/pid"
+  fi
+  rm -rf "$home/data"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) answers ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac
