@@ -10,7 +10,7 @@ import t from 'tap'
 import { COUNTING, WINDOWED_STATE, compareSaved, crashRuns, keep, random, runPipeline, savedCounts, seedFromEnv, sentence, sortedEntries, timedRecords, wordCounts } from '../crash.js'
 import { freshDir } from '../helpers.js'
 
-const KILLS = Number(process.env.DSTREAM_CRASH_KILLS ?? 12)
+const KILLS = Number(process.env.DSTREAM_CRASH_KILLS ?? 10)
 
 /** Appends `lines` to `file` a few at a time while the runs go on. */
 function writer (file: string, lines: string[], everyMs: number, perTick: number): { done: Promise<void>, stop(): void } {

@@ -11,14 +11,24 @@ import { freshDir } from '../helpers.js'
 
 const KILLS = Number(process.env.DSTREAM_CRASH_KILLS ?? 8)
 
-/** The number of the last line written ahead (lines start with their number, or are JSON with an id). */
+/**
+ * The number of the last line written ahead: in a read the source log holds (lines
+ * start with their number, or are JSON with an id). Bytes in a WAL segment that no
+ * logged read covers were cut off by a kill before the read was logged.
+ */
 function lastInWal (dir: string, id: (line: string) => number): number {
   let last = -1
   const state = path.join(dir, 'state')
   for (const member of fs.existsSync(state) ? fs.readdirSync(state) : []) {
     if (!member.startsWith('batch-')) continue
-    for (const file of fs.readdirSync(path.join(state, member)).filter(f => /^wal-\d+\.log$/.test(f))) {
-      for (const line of fs.readFileSync(path.join(state, member, file), 'utf8').split('\n').filter(Boolean)) last = Math.max(last, id(line))
+    const log = path.join(state, member, 'log.ndjson')
+    if (!fs.existsSync(log)) continue
+    for (const line of fs.readFileSync(log, 'utf8').split('\n')) {
+      let entry: any
+      try { entry = JSON.parse(line) } catch { continue }
+      if (!('read' in entry) || !fs.existsSync(entry.file)) continue
+      const bytes = fs.readFileSync(entry.file).subarray(entry.from, entry.until).toString()
+      for (const text of bytes.split('\n').filter(Boolean)) last = Math.max(last, id(text))
     }
   }
   return last
