@@ -28,6 +28,8 @@ export interface Feed {
   sync?(): void
   /** false when what was read cannot be read again live from the cursor (the WAL) */
   rereads?: boolean
+  /** the cursor without what no longer matters (watch: files that are gone), before the log keeps it */
+  tidy?(cursor: unknown): unknown
 }
 
 /** How lines become records and batches: the source options, compiled. */
@@ -133,7 +135,7 @@ export class ReplayableIntake {
     for (const read of reads) if (read.read <= doneUpTo) cursor = this.feed.advance(cursor, read)
     const kept = reads.filter(r => r.read > doneUpTo && r.read <= againUpTo)
     const after = done.at(-1)?.batch ?? start.after
-    this.log.rewrite({ cursor, after }, [...kept, ...trailing], again)
+    this.log.rewrite({ cursor: this.tidy(cursor), after }, [...kept, ...trailing], again)
     this.cursor = cursor
     for (const read of kept) this.cursor = this.feed.advance(this.cursor, read)
     if (this.feed.rereads !== false) {
@@ -175,7 +177,7 @@ export class ReplayableIntake {
     let cursor = start.cursor
     for (const read of reads) if (read.read < resume.at.read) cursor = this.feed.advance(cursor, read)
     const kept = reads.filter(r => r.read >= resume.at.read)
-    this.log.rewrite({ cursor, after: start.after }, kept, from ? [from] : [])
+    this.log.rewrite({ cursor: this.tidy(cursor), after: start.after }, kept, from ? [from] : [])
     this.cursor = cursor
     this.replayUpTo = upTo
     this.events = new EventTimeBatcher({
@@ -288,6 +290,10 @@ export class ReplayableIntake {
     await this.b.emit({ time, interval, records: i === 0 ? records : records.slice(i) })
   }
 
+  private tidy (cursor: unknown): unknown {
+    return this.feed.tidy ? this.feed.tidy(cursor) : cursor
+  }
+
   /** Now and then, the log drops what no restart can need: what the pipeline has committed. */
   private compactNow (): void {
     if (++this.sinceCompaction < COMPACT_EVERY) return
@@ -299,7 +305,7 @@ export class ReplayableIntake {
       if (!from?.resume) return
       let cursor = start.cursor
       for (const read of reads) if (read.read < from.resume.at.read) cursor = this.feed.advance(cursor, read)
-      this.log.rewrite({ cursor, after: start.after }, reads.filter(r => r.read >= from.resume!.at.read), batches.filter(b => b.batch >= from.batch))
+      this.log.rewrite({ cursor: this.tidy(cursor), after: start.after }, reads.filter(r => r.read >= from.resume!.at.read), batches.filter(b => b.batch >= from.batch))
       return
     }
     const done = batches.filter(b => b.batch <= point)
@@ -311,6 +317,6 @@ export class ReplayableIntake {
       if (read.read <= upTo) cursor = this.feed.advance(cursor, read)
       else kept.push(read)
     }
-    this.log.rewrite({ cursor, after: done.at(-1)!.batch }, kept, batches.filter(b => b.batch > point))
+    this.log.rewrite({ cursor: this.tidy(cursor), after: done.at(-1)!.batch }, kept, batches.filter(b => b.batch > point))
   }
 }

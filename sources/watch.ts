@@ -72,7 +72,13 @@ and exits 0 (with a progress bar on a terminal).`,
     const matches = opts.pattern === undefined ? () => true : globMatcher(opts.pattern)
     const component = Component.of(watch, { ...opts, dir }, 'source')
     const say = (text: string) => ctx.stderr(`dstream watch: ${text}\n`)
-    const feed = { advance, lines: (read: Read) => readLinesOf(read, 'watch') }
+    // files read and since removed are forgotten when the log is compacted
+    const tidy = (cursor: unknown): WatchCursor => {
+      const { done, current } = cursor as WatchCursor
+      const kept = Object.fromEntries(Object.entries(done).filter(([name]) => fs.existsSync(path.join(dir, name))))
+      return current ? { done: kept, current } : { done: kept }
+    }
+    const feed = { advance, tidy, lines: (read: Read) => readLinesOf(read, 'watch') }
     const intake = await ReplayableIntake.open(component, feed, batching(opts, watch, ctx, io), { done: {} })
     const { stopped, stop } = stopSignal()
     let halted = false

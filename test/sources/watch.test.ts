@@ -179,6 +179,13 @@ t.test('restart: only new files', async t => {
   t.same(recordsOf(fifth.stdout), [], 'unchanged files are never read twice')
   t.ok(batchesOf(fifth.stdout).length >= 1, 'a run with nothing new still closes its batch')
   t.notMatch(first.stderr + second.stderr + third.stderr + fourth.stderr + fifth.stderr, /replaying/, 'no sink: nothing replayed')
+
+  // files read and then removed are forgotten, so the cursor does not grow with every file ever seen
+  fs.rmSync(path.join(dirIn, 'f3'))
+  await run()
+  await run()
+  const start = JSON.parse(fs.readFileSync(path.join(member(path.join(dir, 'state'), 'watch'), 'log.ndjson'), 'utf8').split('\n')[0])
+  t.same(Object.keys(start.start.done).sort(), ['f1', 'f2'], 'the log keeps only the files still there')
 })
 
 t.test('replay: the batches the sink has not committed', async t => {
