@@ -32,6 +32,11 @@ export function derivedName (operator: string, definition: unknown): string {
   return `${operator}-${createHash('sha256').update(canonicalJson(definition)).digest('hex').slice(0, 8)}`
 }
 
+/** NAME in DIR/NAME/: --name, else derived from the definition. */
+export function nameOf (def: Definition, opts: Record<string, any>): string {
+  return opts.name ?? derivedName(def.name, definitionOf(def, opts))
+}
+
 export class Component {
   readonly dir: string
 
@@ -41,8 +46,7 @@ export class Component {
   }
 
   static of (def: Definition, opts: Record<string, any>, role: Role): Component {
-    const definition = definitionOf(def, opts)
-    return new Component(opts.stateDir, opts.name ?? derivedName(def.name, definition), { operator: def.name, role, definition })
+    return new Component(opts.stateDir, nameOf(def, opts), { operator: def.name, role, definition: definitionOf(def, opts) })
   }
 
   get operator (): string { return this.meta.operator }

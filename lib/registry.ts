@@ -33,6 +33,7 @@ import save from '../operators/save.js'
 import socket from '../sources/socket.js'
 import state from '../tools/state.js'
 import tail from '../sources/tail.js'
+import toKafka from '../operators/to-kafka.js'
 import transform from '../operators/transform.js'
 import union from '../operators/union.js'
 import updateStateByKey from '../operators/update-state-by-key.js'
@@ -75,6 +76,7 @@ export const registry: Definition[] = [
   socket,
   state,
   tail,
+  toKafka,
   transform,
   union,
   updateStateByKey,

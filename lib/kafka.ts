@@ -1,0 +1,26 @@
+// A kafkajs client from the command line and the environment: --brokers, else
+// DSTREAM_KAFKA_BROKERS; SASL and TLS from DSTREAM_KAFKA_SASL_MECHANISM (plain,
+// scram-sha-256, scram-sha-512), DSTREAM_KAFKA_USERNAME, DSTREAM_KAFKA_PASSWORD and
+// DSTREAM_KAFKA_SSL=1, so credentials never stand on a command line.
+import { Kafka, logLevel, type SASLOptions } from 'kafkajs'
+import { UsageError } from './errors.js'
+import type { OptionSpec } from './options.js'
+
+export const BROKERS_OPTION: Record<string, OptionSpec> = {
+  brokers: { type: 'string', meta: 'LIST', describe: 'the brokers, host:port,host:port (default: $DSTREAM_KAFKA_BROKERS)' }
+}
+
+export function kafkaClient (operator: string, brokers: string | undefined, env: NodeJS.ProcessEnv = process.env): Kafka {
+  const list = (brokers ?? env.DSTREAM_KAFKA_BROKERS ?? '').split(',').map(b => b.trim()).filter(Boolean)
+  if (list.length === 0) throw new UsageError(`dstream ${operator}: no brokers: give --brokers host:port or set DSTREAM_KAFKA_BROKERS`)
+  const mechanism = env.DSTREAM_KAFKA_SASL_MECHANISM?.toLowerCase()
+  const sasl = mechanism ? { mechanism, username: env.DSTREAM_KAFKA_USERNAME ?? '', password: env.DSTREAM_KAFKA_PASSWORD ?? '' } as SASLOptions : undefined
+  return new Kafka({
+    clientId: `dstream-${operator}`,
+    brokers: list,
+    ssl: env.DSTREAM_KAFKA_SSL === '1' ? true : undefined,
+    sasl,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 }
+  })
+}
