@@ -52,6 +52,9 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
   let stopping = false
   const made: Array<{ def: Definition, opts: StageSpec['opts'], ctx: OperatorContext, instance?: Instance }> = []
   try {
+    // Sinks register in the state directory first of all, before anything slow
+    // (a broker to connect to): a source that restarts must know they wait.
+    const commits = new Map(specs.filter(s => s.def.kind === 'operator' && s.def.sink).map(s => [s, sinkCommit(s.def as OperatorDefinition, s.opts)]))
     for (const { def, opts } of specs) {
       const ctx = new OperatorContext({
         name: def.name,
@@ -78,7 +81,8 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
       for (const file of withPaths) {
         if (!fs.existsSync(file)) throw new UsageError(`dstream ${m.def.name}: --with ${file}: no such file or FIFO`)
       }
-      const stage: Stage = new Stage(m.def, m.instance!, m.ctx, next, withPaths, durability(m.def, m.opts, m.instance!))
+      const spec = specs[i]
+      const stage: Stage = new Stage(m.def, m.instance!, m.ctx, next, withPaths, commits.has(spec) ? { commit: commits.get(spec) } : durability(m.def, m.opts, m.instance!))
       withPaths.forEach((file, k) => withReaders.push(readWith(file, k + 1, stage, m.ctx)))
       next = stage
     }
@@ -133,17 +137,18 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
  * before any batch.
  */
 function durability (def: OperatorDefinition, opts: StageSpec['opts'], instance: Instance): Durability {
-  if (def.sink) {
-    const component = Component.of(def, opts, 'sink')
-    component.prepare()
-    return { commit: new Commit(component) }
-  }
   if (!instance.snapshot || !instance.restore) return {}
   const every = opts.checkpointEvery ?? 1
   if (!Number.isInteger(every) || every < 1) throw usage(def, `--checkpoint-every must be a positive whole number, got ${every}`)
   const component = Component.of(def, opts, 'state')
   component.prepare()
   return { checkpoint: new Checkpoint(component), every }
+}
+
+function sinkCommit (def: OperatorDefinition, opts: StageSpec['opts']): Commit {
+  const component = Component.of(def, opts, 'sink')
+  component.prepare()
+  return new Commit(component)
 }
 
 /** Errors raised while an operator starts (a function that does not compile) name it. */
