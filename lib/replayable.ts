@@ -65,7 +65,7 @@ export class ReplayableIntake {
   // event time
   private events: EventTimeBatcher | undefined
   private nextPosition: Position = { read: 1, line: 0 }
-  /** while rebuilding after a restart: batches up to here were emitted before, late records were set aside before */
+  /** after a restart by event time: the batches up to here were emitted before, and are not again */
   private replayUpTo: number | null = null
   private closed = false
   private sinceCompaction = 0
