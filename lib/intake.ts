@@ -10,7 +10,7 @@ import { excerpt } from './errors.js'
 import { EventTimeBatcher } from './eventTime.js'
 import { compileFunction } from './functions.js'
 import type { OptionSpec } from './options.js'
-import { ReplayableIntake, type Batching } from './replayable.js'
+import { ReplayableIntake, emitInChunks, type Batching } from './replayable.js'
 import { SKIP, type Common, type Context, type SourceDefinition, type SourceIO } from './types.js'
 import { Wal } from './wal.js'
 
@@ -140,11 +140,7 @@ function eventIntake (b: Batching): Intake {
   const events: EventTimeBatcher = new EventTimeBatcher({
     interval: b.interval,
     lateness: b.eventTime!.lateness,
-    async emit (time, records) {
-      let i = 0
-      for (; records.length - i > b.chunk; i += b.chunk) await b.emit({ time, interval: b.interval, records: records.slice(i, i + b.chunk), more: true })
-      await b.emit({ time, interval: b.interval, records: i === 0 ? records : records.slice(i) })
-    },
+    emit: (time, records) => emitInChunks(b, time, b.interval, records),
     late: b.late
   })
   return {

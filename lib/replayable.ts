@@ -47,6 +47,13 @@ export interface Batching {
   clock?: () => number
 }
 
+/** A whole batch out, in chunks of at most `chunk` records, `more` on all but the last. */
+export async function emitInChunks (b: Pick<Batching, 'chunk' | 'emit'>, time: number, interval: number, records: unknown[]): Promise<void> {
+  let i = 0
+  for (; records.length - i > b.chunk; i += b.chunk) await b.emit({ time, interval, records: records.slice(i, i + b.chunk), more: true })
+  await b.emit({ time, interval, records: i === 0 ? records : records.slice(i) })
+}
+
 /** Compact the log after this many batches. */
 const COMPACT_EVERY = 1000
 
@@ -209,10 +216,10 @@ export class ReplayableIntake {
 
   /** Line `line` of read `seq` as a record (with its time, by event time); SKIP when it is set aside, now or before. */
   private record (text: string, seq: number, line: number, time: number): unknown {
-    const key = `${seq}:${line}`
-    if (this.log.aside.has(key)) return SKIP
+    // the position is only looked up when something was ever set aside: this is per record
+    if (this.log.aside.size > 0 && this.log.aside.has(`${seq}:${line}`)) return SKIP
     const record = this.b.parse(text, time)
-    if (record === SKIP) this.log.appendAside(key)
+    if (record === SKIP) this.log.appendAside(`${seq}:${line}`)
     return record
   }
 
@@ -282,12 +289,8 @@ export class ReplayableIntake {
     return this.b.emit(more ? { time, interval: this.b.interval, records, more } : { time, interval: this.b.interval, records })
   }
 
-  private async emitWhole (time: number, interval: number, records: unknown[]): Promise<void> {
-    let i = 0
-    for (; records.length - i > this.b.chunk; i += this.b.chunk) {
-      await this.b.emit({ time, interval, records: records.slice(i, i + this.b.chunk), more: true })
-    }
-    await this.b.emit({ time, interval, records: i === 0 ? records : records.slice(i) })
+  private emitWhole (time: number, interval: number, records: unknown[]): Promise<void> {
+    return emitInChunks(this.b, time, interval, records)
   }
 
   private tidy (cursor: unknown): unknown {
