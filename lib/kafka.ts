@@ -10,7 +10,8 @@ export const BROKERS_OPTION: Record<string, OptionSpec> = {
   brokers: { type: 'string', meta: 'LIST', describe: 'the brokers, host:port,host:port (default: $DSTREAM_KAFKA_BROKERS)' }
 }
 
-export function kafkaClient (operator: string, brokers: string | undefined, env: NodeJS.ProcessEnv = process.env): Kafka {
+/** `retries`: how often a request is tried again (with backoff up to 5 s) before it fails; 8 is about half a minute. */
+export function kafkaClient (operator: string, brokers: string | undefined, env: NodeJS.ProcessEnv = process.env, retries = 8): Kafka {
   const list = (brokers ?? env.DSTREAM_KAFKA_BROKERS ?? '').split(',').map(b => b.trim()).filter(Boolean)
   if (list.length === 0) throw new UsageError(`dstream ${operator}: no brokers: give --brokers host:port or set DSTREAM_KAFKA_BROKERS`)
   const mechanism = env.DSTREAM_KAFKA_SASL_MECHANISM?.toLowerCase()
@@ -21,6 +22,6 @@ export function kafkaClient (operator: string, brokers: string | undefined, env:
     ssl: env.DSTREAM_KAFKA_SSL === '1' ? true : undefined,
     sasl,
     logLevel: logLevel.NOTHING,
-    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 }
+    retry: { retries, initialRetryTime: 200, maxRetryTime: 5000 }
   })
 }

@@ -18,6 +18,7 @@ import glom from '../operators/glom.js'
 import groupByKey from '../operators/group-by-key.js'
 import groupByKeyAndWindow from '../operators/group-by-key-and-window.js'
 import join from '../operators/join.js'
+import kafka from '../sources/kafka.js'
 import leftOuterJoin from '../operators/left-outer-join.js'
 import listen from '../sources/listen.js'
 import map from '../operators/map.js'
@@ -61,6 +62,7 @@ export const registry: Definition[] = [
   groupByKey,
   groupByKeyAndWindow,
   join,
+  kafka,
   leftOuterJoin,
   listen,
   map,

@@ -112,6 +112,7 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
     await Promise.all([main(), ...withReaders])
     stopKeepAlive()
     await out.end()
+    await handle?.settle?.()
     for (const ctx of contexts) ctx.reportSetAside()
     return 0
   } catch (err) {

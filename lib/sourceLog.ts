@@ -35,7 +35,12 @@ export interface LoggedBatch {
   reads?: [number, number] | null
   /** event time: where to rebuild the batches still pending after this one */
   resume?: Resume
+  /** kafka: the offset ranges of the batch */
+  offsets?: OffsetRange[]
 }
+
+/** Spark's OffsetRange: the records [from, until) of a topic's partition. */
+export interface OffsetRange { topic: string, partition: number, from: number, until: number }
 
 export interface LogStart {
   cursor: unknown

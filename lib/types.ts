@@ -165,6 +165,11 @@ export interface SourceHandle {
   done: Promise<void>
   /** graceful stop (SIGINT/SIGTERM): close the open batch, then finish */
   stop(): void
+  /**
+   * After the source's output has ended: what it still does before the process
+   * exits (kafka: commit the offsets of the batches the sinks commit meanwhile).
+   */
+  settle?(): Promise<void>
 }
 
 export interface SourceDefinition<O = any> extends Documented {

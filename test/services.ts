@@ -1,10 +1,11 @@
-// The real services some tests need (a Kafka broker): found, or the test is skipped
-// with "skipped: no Kafka"; with DSTREAM_REQUIRE_SERVICES=1 (set by .ci/run) a
-// missing service fails the test instead.
+// The real services some tests need (a Kafka broker, a Redis server): found, or the
+// test is skipped with "skipped: no Kafka" / "skipped: no Redis"; with
+// DSTREAM_REQUIRE_SERVICES=1 (set by .ci/run) a missing service fails the test instead.
 import net from 'node:net'
 import type { Test } from 'tap'
 
 export const KAFKA = process.env.DSTREAM_TEST_KAFKA ?? '127.0.0.1:19092'
+export const REDIS = process.env.DSTREAM_TEST_REDIS ?? '127.0.0.1:16379'
 
 function answers (address: string): Promise<boolean> {
   const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))]
@@ -16,11 +17,21 @@ function answers (address: string): Promise<boolean> {
   })
 }
 
-/** The broker address, or undefined after skipping (or failing, when services are required) the test. */
-export async function kafka (t: Test): Promise<string | undefined> {
-  if (await answers(KAFKA)) return KAFKA
-  const why = `no Kafka at ${KAFKA} (start one with scripts/kafka/broker.sh start)`
+/** The address when something answers there; otherwise skips the test (fails it, when services are required) and gives undefined. */
+async function service (t: Test, name: string, address: string, script: string): Promise<string | undefined> {
+  if (await answers(address)) return address
+  const why = `no ${name} at ${address} (start one with ${script} start)`
   if (process.env.DSTREAM_REQUIRE_SERVICES === '1') t.fail(`DSTREAM_REQUIRE_SERVICES=1 but ${why}`)
   else t.skip(`skipped: ${why}`)
   return undefined
+}
+
+/** The broker address, or undefined after skipping (or failing, when services are required) the test. */
+export function kafka (t: Test): Promise<string | undefined> {
+  return service(t, 'Kafka', KAFKA, 'scripts/kafka/broker.sh')
+}
+
+/** The Redis server's address (host:port), or undefined after skipping (or failing, when services are required) the test. */
+export function redis (t: Test): Promise<string | undefined> {
+  return service(t, 'Redis', REDIS, 'scripts/redis/server.sh')
 }

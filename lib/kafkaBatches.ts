@@ -1,0 +1,373 @@
+// The batches of the kafka source: Spark's DirectKafkaInputDStream. At each batch
+// time the source asks the brokers for the end offsets of the partitions that are
+// this instance's (the last stable offsets: open transactions are not read into),
+// takes from each partition the records from where it is up to that end, at most
+// --max-rate-per-partition per second of interval, logs those offset ranges in the
+// state directory (synced) and only then reads the records and emits the batch,
+// with its ranges as `offsets` on the batch line (Spark's HasOffsetRanges).
+//
+// Once the pipeline's sinks have committed a batch (lib/pipeline.ts), its offsets go
+// to the offset store (the group's offsets in Kafka, or Redis). Started again, the
+// source emits again, with the same times and ranges, the batches logged after the
+// pipeline's restart point, then goes on where its log ends. A range that another
+// instance of the group has since committed past (it took the partition while this
+// one was down) is read only from there.
+import type { Admin, KafkaMessage } from 'kafkajs'
+import type { Component } from './component.js'
+import type { RangeReader } from './kafkaReader.js'
+import { tpKey, tpOf, type Offsets, type OffsetStore } from './offsetStore.js'
+import { membersOf, restartPoint } from './pipeline.js'
+import { emitInChunks } from './replayable.js'
+import { Serial } from './serial.js'
+import { SourceLog, type LoggedBatch, type OffsetRange } from './sourceLog.js'
+import type { Chunk } from './types.js'
+import { batchTimeOf } from './wire.js'
+
+/** Compact the log once it holds this many batches the store has. */
+const COMPACT_AFTER = 200
+/** How often the sinks' commits are looked for while batches wait for them. */
+const COMMIT_POLL = 200
+/** A batch whose records take longer than this to come says so (and again after as long). */
+const SLOW_READ = 10000
+
+export interface KafkaBatching {
+  topics: string[]
+  interval: number
+  chunk: number
+  /** records per partition per second; undefined: no limit */
+  maxRate?: number
+  from: 'earliest' | 'latest'
+  /** --once: the end offsets at start, where reading stops */
+  until?: Offsets
+  /** a message to a record; undefined when it was bad and set aside */
+  record(topic: string, partition: number, message: KafkaMessage, time: number): unknown
+  emit(chunk: Chunk): void | Promise<void>
+  say(text: string): void
+}
+
+interface Ends { low: number, high: number }
+
+export class KafkaBatches {
+  private readonly log: SourceLog
+  private readonly serial = new Serial()
+  /** the next offset to read of each partition that is this instance's */
+  private readonly positions = new Map<string, number>()
+  /** the partitions the group gave this instance; empty while it rebalances */
+  private owned = new Set<string>()
+  /** changes whenever `owned` does: a batch cut across a change drops what was revoked */
+  private generation = 0
+  /** the end of the last range logged, per partition (positions of partitions no longer owned too) */
+  private readonly lastUntil = new Map<string, number>()
+  /** what the offset store holds, as far as this instance knows */
+  private stored: Offsets = new Map()
+  /** the last batch whose offsets are in the store */
+  private storedUpTo = -Infinity
+  private openTime = 0
+  private timer: NodeJS.Timeout | undefined
+  private commitTimer: NodeJS.Timeout | undefined
+  private closed = false
+  private brokersDown = false
+  private storeDown = false
+  private readonly finished: Promise<void>
+  private finish!: () => void
+
+  constructor (component: Component, private readonly admin: Admin, private readonly reader: RangeReader, private readonly store: OffsetStore, private readonly b: KafkaBatching) {
+    this.log = new SourceLog(component)
+    this.finished = new Promise(resolve => { this.finish = resolve })
+  }
+
+  /** Resolves when the last batch has left (a stop, or --once at its end). */
+  get done (): Promise<void> { return this.finished.then(() => { if (this.failure !== undefined) throw this.failure }) }
+
+  /** Emits again the batches the pipeline has not committed; the live batches begin with start(). */
+  async recover (): Promise<void> {
+    this.log.component.prepare()
+    this.log.load()
+    const point = restartPoint(membersOf(this.log.component.stateDir))
+    this.stored = await this.retrying(() => this.store.read(this.b.topics), `read ${this.store.where}`)
+    const cursor = (this.log.start.cursor ?? {}) as Record<string, number>
+    for (const [key, until] of Object.entries(cursor)) this.lastUntil.set(key, until)
+    const { batches } = this.log
+    const done = batches.filter(b => b.batch <= point)
+    await this.storeUpTo(done)
+    const again = batches.filter(b => b.batch > point).map(b => ({ ...b, offsets: this.unclaimed(b.offsets ?? []) }))
+    for (const b of batches) for (const r of b.offsets ?? []) this.raise(tpKey(r.topic, r.partition), r.until)
+    this.log.rewrite({ cursor: Object.fromEntries(this.lastUntil), after: done.at(-1)?.batch ?? this.log.start.after }, [], again)
+    if (again.length > 0) this.b.say(`replaying ${again.length} batch${again.length === 1 ? '' : 'es'} the pipeline had not committed (${again[0].batch} to ${again.at(-1)!.batch})`)
+    for (const batch of again) await this.emitBatch(batch)
+    const last = this.log.lastBatch
+    this.openTime = Math.max(batchTimeOf(Date.now(), this.b.interval), last === null ? -Infinity : last + this.b.interval)
+  }
+
+  /** Live batches, every interval. */
+  start (): void {
+    this.schedule()
+    this.watchCommits()
+  }
+
+  /** The group is rebalancing: nothing more is cut from the partitions until it has. */
+  revoke (): void {
+    this.owned = new Set()
+    this.generation++
+  }
+
+  /** The partitions that are this instance's now; the new ones start where the store says. */
+  async assign (partitions: Array<{ topic: string, partition: number }>): Promise<void> {
+    const generation = ++this.generation
+    const now = new Set(partitions.map(p => tpKey(p.topic, p.partition)))
+    for (const key of [...this.positions.keys()]) {
+      if (now.has(key)) continue
+      this.positions.delete(key)
+      const { topic, partition } = tpOf(key)
+      this.reader.release(topic, partition)
+    }
+    this.owned = now
+    const fresh = [...now].filter(key => !this.positions.has(key))
+    this.b.say(`${partitions.length === 0 ? 'no partitions are this instance\'s' : `reading ${describe(now)}`}`)
+    if (fresh.length === 0) return
+    const stored = await this.retrying(() => this.store.read(this.b.topics), `read ${this.store.where}`)
+    let ends: Map<string, Ends> | undefined
+    for (const key of fresh) {
+      if (generation !== this.generation) return // rebalanced again meanwhile
+      let position = Math.max(stored.get(key) ?? -1, this.lastUntil.get(key) ?? -1)
+      if (position < 0) {
+        ends ??= await this.retrying(() => this.ends(this.b.topics), 'read the end offsets from the brokers')
+        const end = ends.get(key)
+        position = end === undefined ? 0 : this.b.from === 'earliest' ? end.low : end.high
+      }
+      this.positions.set(key, position)
+    }
+  }
+
+  /** How far this instance's batches go that the store does not hold yet (for the group's hand-over). */
+  inFlight (): Map<string, number> {
+    const inFlight = new Map<string, number>()
+    for (const b of this.log.batches) {
+      if (b.batch <= this.storedUpTo) continue
+      for (const r of b.offsets ?? []) {
+        const key = tpKey(r.topic, r.partition)
+        if (r.until > (this.stored.get(key) ?? -1)) inFlight.set(key, Math.max(inFlight.get(key) ?? 0, r.until))
+      }
+    }
+    return inFlight
+  }
+
+  /** A graceful stop: the open batch is cut and emitted, then no more. */
+  stop (): void {
+    void this.serial.run(async () => {
+      if (this.closed) return
+      await this.cut()
+      this.close()
+    })
+  }
+
+  /**
+   * After the output has ended: waits (a while) for the sinks to commit what was
+   * emitted, so the store and the group's lag are true when the process exits.
+   */
+  async settle (patience = 30000): Promise<void> {
+    clearTimeout(this.commitTimer)
+    const deadline = Date.now() + patience
+    for (;;) {
+      await this.commitCommitted()
+      const last = this.log.lastBatch
+      if (last === null || this.storedUpTo >= last || Date.now() > deadline) break
+      await new Promise(resolve => setTimeout(resolve, COMMIT_POLL))
+    }
+    this.log.close()
+  }
+
+  private close (): void {
+    this.closed = true
+    clearTimeout(this.timer)
+    this.finish()
+  }
+
+  private schedule (): void {
+    if (this.closed) return
+    this.timer = setTimeout(() => {
+      void this.serial.run(async () => {
+        while (!this.closed && this.openTime <= Date.now()) await this.cut()
+      })?.catch(err => this.fail(err))
+      this.schedule()
+    }, Math.max(0, this.openTime - Date.now()))
+  }
+
+  private failure: unknown
+  /** An error in a timer's batch: the source stops, and start()'s caller sees it in `done`. */
+  private fail (err: unknown): void {
+    this.failure ??= err
+    this.close()
+  }
+
+  /** The open batch: its ranges decided, logged, then read and emitted. */
+  private async cut (): Promise<void> {
+    const time = this.openTime
+    this.openTime += this.b.interval
+    const generation = this.generation
+    let mine = [...this.owned].filter(key => this.positions.has(key))
+    let ends: Map<string, Ends> | undefined
+    if (mine.length > 0) {
+      try {
+        ends = await this.ends([...new Set(mine.map(key => tpOf(key).topic))])
+        if (this.brokersDown) this.b.say('the brokers answer again')
+        this.brokersDown = false
+      } catch (err) {
+        if (!this.brokersDown) this.b.say(`cannot reach the brokers (${(err as Error).message}): batches stay empty until they answer`)
+        this.brokersDown = true
+      }
+    }
+    if (generation !== this.generation) mine = mine.filter(key => this.owned.has(key) && this.positions.has(key))
+    const ranges: OffsetRange[] = []
+    for (const key of mine.sort()) {
+      const { topic, partition } = tpOf(key)
+      let from = this.positions.get(key)!
+      let until = from
+      const end = ends?.get(key)
+      if (end) {
+        if (from < end.low) {
+          this.b.say(`${topic}/${partition}: offsets ${from} to ${end.low} were deleted (retention) before they were read`)
+          from = end.low
+        }
+        until = Math.max(from, end.high)
+        if (this.b.maxRate !== undefined) until = Math.min(until, from + Math.floor(this.b.maxRate * this.b.interval / 1000))
+        const stop = this.b.until?.get(key)
+        if (stop !== undefined) until = Math.max(from, Math.min(until, stop))
+      }
+      ranges.push({ topic, partition, from, until })
+      this.positions.set(key, until)
+      this.raise(key, until)
+    }
+    const batch: LoggedBatch = { batch: time, interval: this.b.interval, offsets: ranges }
+    this.log.appendBatch(batch)
+    await this.emitBatch(batch)
+    void this.commitCommitted()
+    if (this.b.until && this.reachedUntil()) this.close()
+  }
+
+  /** --once: every partition of this instance is at the end it had at start. */
+  private reachedUntil (): boolean {
+    if (this.owned.size === 0) return false
+    for (const key of this.owned) if ((this.positions.get(key) ?? -1) < (this.b.until!.get(key) ?? 0)) return false
+    return true
+  }
+
+  private async emitBatch (batch: LoggedBatch): Promise<void> {
+    const ranges = batch.offsets ?? []
+    const slow = setInterval(() => {
+      const behind = ranges.map(r => `${r.topic}/${r.partition}: ${this.reader.behind(r.topic, r.partition, r.until)}`).filter(s => !s.endsWith(': 0'))
+      this.b.say(`batch ${batch.batch}: still waiting for records from the brokers (${behind.join(', ')})`)
+    }, SLOW_READ)
+    let read: KafkaMessage[][]
+    try {
+      read = await Promise.all(ranges.map(r => r.until > r.from ? this.reader.read(r.topic, r.partition, r.from, r.until) : []))
+    } finally {
+      clearInterval(slow)
+    }
+    const records: unknown[] = []
+    ranges.forEach((r, i) => {
+      for (const message of read[i]) {
+        const record = this.b.record(r.topic, r.partition, message, batch.batch)
+        if (record !== undefined) records.push(record)
+      }
+    })
+    await emitInChunks({ chunk: this.b.chunk, emit: chunk => this.b.emit(chunk.more ? chunk : { ...chunk, extra: { offsets: ranges } }) }, batch.batch, batch.interval, records)
+  }
+
+  /** Ranges of a replayed batch, less what the store says was read since (by another instance). */
+  private unclaimed (ranges: OffsetRange[]): OffsetRange[] {
+    return ranges.map(r => {
+      const stored = this.stored.get(tpKey(r.topic, r.partition))
+      return stored !== undefined && stored > r.from ? { ...r, from: Math.min(stored, r.until) } : r
+    })
+  }
+
+  private raise (key: string, until: number): void {
+    if (until > (this.lastUntil.get(key) ?? -1)) this.lastUntil.set(key, until)
+  }
+
+  private watchCommits (): void {
+    if (this.closed) return
+    this.commitTimer = setTimeout(() => { void this.commitCommitted().finally(() => this.watchCommits()) }, COMMIT_POLL)
+  }
+
+  private committing: Promise<void> | undefined
+  /** The offsets of the batches the pipeline has committed, into the store (one write at a time). */
+  private commitCommitted (): Promise<void> {
+    if (this.committing) return this.committing
+    const last = this.log.lastBatch
+    if (last === null || this.storedUpTo >= last) return Promise.resolve()
+    const point = restartPoint(membersOf(this.log.component.stateDir))
+    const committing = this.storeUpTo(this.log.batches.filter(b => b.batch <= point && b.batch > this.storedUpTo))
+    this.committing = committing.finally(() => { this.committing = undefined })
+    return this.committing
+  }
+
+  /** Writes the ends of these batches' ranges to the store; on failure says so and leaves them for the next try. */
+  private async storeUpTo (batches: LoggedBatch[]): Promise<void> {
+    if (batches.length === 0) return
+    const offsets: Offsets = new Map()
+    for (const b of batches) {
+      for (const r of b.offsets ?? []) {
+        const key = tpKey(r.topic, r.partition)
+        if (r.until > (this.stored.get(key) ?? -1) && r.until > (offsets.get(key) ?? -1)) offsets.set(key, r.until)
+      }
+    }
+    if (offsets.size > 0) {
+      try {
+        await this.store.write(offsets)
+        if (this.storeDown) this.b.say(`${this.store.where}: written again`)
+        this.storeDown = false
+      } catch (err) {
+        if (!this.storeDown) this.b.say(`cannot write ${this.store.where} (${(err as Error).message}); trying again`)
+        this.storeDown = true
+        return
+      }
+      for (const [key, offset] of offsets) this.stored.set(key, offset)
+    }
+    this.storedUpTo = Math.max(this.storedUpTo, batches.at(-1)!.batch)
+    this.compact()
+  }
+
+  /** Drops from the log the batches the store holds, once there are many. */
+  private compact (): void {
+    const kept = this.log.batches.filter(b => b.batch > this.storedUpTo)
+    if (this.log.batches.length - kept.length < COMPACT_AFTER) return
+    this.log.rewrite({ cursor: Object.fromEntries(this.lastUntil), after: this.storedUpTo }, [], kept)
+  }
+
+  /** The low and end (last stable) offsets of every partition of the topics. */
+  private async ends (topics: string[]): Promise<Map<string, Ends>> {
+    const ends = new Map<string, Ends>()
+    for (const topic of topics) {
+      for (const p of await this.admin.fetchTopicOffsets(topic)) ends.set(tpKey(topic, p.partition), { low: Number(p.low), high: Number(p.high) })
+    }
+    return ends
+  }
+
+  /** A call to the brokers or the store that must succeed: tried again with backoff, saying so. */
+  private async retrying<T> (call: () => Promise<T>, what: string): Promise<T> {
+    for (let delay = 500, said = false; ; delay = Math.min(delay * 2, 5000)) {
+      try {
+        const result = await call()
+        if (said) this.b.say(`${what}: done`)
+        return result
+      } catch (err) {
+        if (!said) this.b.say(`cannot ${what} (${(err as Error).message}); trying again`)
+        said = true
+        await new Promise(resolve => setTimeout(resolve, delay))
+      }
+    }
+  }
+}
+
+/** "words/0,1,3" */
+function describe (keys: Set<string>): string {
+  const byTopic = new Map<string, number[]>()
+  for (const key of keys) {
+    const { topic, partition } = tpOf(key)
+    if (!byTopic.has(topic)) byTopic.set(topic, [])
+    byTopic.get(topic)!.push(partition)
+  }
+  return [...byTopic].map(([topic, ps]) => `${topic}/${ps.sort((a, b) => a - b).join(',')}`).join(' ')
+}

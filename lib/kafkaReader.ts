@@ -1,0 +1,157 @@
+// Reads given offset ranges of Kafka partitions: what the direct approach needs
+// (Spark's KafkaRDD), which kafkajs has no call for. kafkajs reads only inside a
+// consumer group, so the reader is a consumer in a group of its own (one member:
+// every partition is its), never commits, pauses every partition it is not
+// asked for, and seeks the others to where they are wanted. Records fetched
+// ahead wait in a buffer per partition, up to a bound, then the partition pauses.
+import { randomUUID } from 'node:crypto'
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs'
+
+/** Stop fetching ahead for a partition with this many records waiting. */
+const AHEAD = 20000
+
+interface PartitionRead {
+  /** the next offset to fetch */
+  position: number
+  buffer: KafkaMessage[]
+  paused: boolean
+  /** a read waiting for records up to `until` */
+  waiting?: { until: number, out: KafkaMessage[], resolve(messages: KafkaMessage[]): void }
+}
+
+const key = (topic: string, partition: number) => `${topic}\u0000${partition}`
+
+export class RangeReader {
+  private readonly partitions = new Map<string, PartitionRead>()
+  /** the partitions of each topic, known once the reader's group is joined */
+  private known = new Set<string>()
+  private readonly consumer: Consumer
+
+  private constructor (kafka: Kafka, topics: string[], private readonly say: (text: string) => void, group: string) {
+    this.consumer = kafka.consumer({ groupId: `${group}.reader.${randomUUID()}`, maxWaitTimeInMs: 250, sessionTimeout: 10000, heartbeatInterval: 3000, maxBytesPerPartition: 4 << 20, maxBytes: 32 << 20 })
+    const { GROUP_JOIN, END_BATCH_PROCESS, CRASH } = this.consumer.events
+    this.consumer.on(GROUP_JOIN, ({ payload }) => this.joined(payload.memberAssignment))
+    // a fetch of aborted or control records only never reaches eachBatch; the position still moves
+    this.consumer.on(END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.firstOffset !== null) this.moved(payload.topic, payload.partition, Number(payload.firstOffset), Number(payload.lastOffset) + 1)
+    })
+    this.consumer.on(CRASH, ({ payload }) => this.say(`reading ${topics.join(', ')}: ${payload.error.message}${payload.restart ? '; trying again' : ''}`))
+  }
+
+  /** A reader of `topics`, connected and fetching nothing yet. */
+  static async start (kafka: Kafka, topics: string[], say: (text: string) => void, group: string): Promise<RangeReader> {
+    const reader = new RangeReader(kafka, topics, say, group)
+    await reader.consumer.connect()
+    await reader.consumer.subscribe({ topics })
+    await reader.consumer.run({ autoCommit: false, eachBatch: payload => reader.fetched(payload) })
+    return reader
+  }
+
+  /**
+   * The records of [from, until) of a partition, in offset order (offsets of aborted
+   * transactions and control records hold none). Waits as long as the records take to
+   * come; reads of one partition go one after another.
+   */
+  read (topic: string, partition: number, from: number, until: number): Promise<KafkaMessage[]> {
+    const p = this.want(topic, partition, from)
+    const out = this.takeFrom(p, until)
+    if (p.position >= until) return Promise.resolve(out)
+    return new Promise(resolve => { p.waiting = { until, out, resolve } })
+  }
+
+  /** How many records of a partition a read up to `until` still waits for (for messages). */
+  behind (topic: string, partition: number, until: number): number {
+    const p = this.partitions.get(key(topic, partition))
+    return p ? Math.max(0, until - p.position) : until
+  }
+
+  /** Stops fetching a partition (it went to another member of the group). */
+  release (topic: string, partition: number): void {
+    const k = key(topic, partition)
+    if (!this.partitions.delete(k)) return
+    if (this.known.has(k)) this.consumer.pause([{ topic, partitions: [partition] }])
+  }
+
+  async stop (): Promise<void> {
+    await this.consumer.disconnect().catch(() => {})
+  }
+
+  private want (topic: string, partition: number, from: number): PartitionRead {
+    const k = key(topic, partition)
+    let p = this.partitions.get(k)
+    if (p && p.position !== from && !(p.buffer.length > 0 && Number(p.buffer[0].offset) <= from && from < p.position)) p = undefined
+    if (!p) {
+      p = { position: from, buffer: [], paused: false }
+      this.partitions.set(k, p)
+      if (this.known.has(k)) {
+        this.seek(topic, partition, from)
+        this.resume(topic, partition, p) // paused while no one wanted it
+      }
+    } else if (p.paused) {
+      this.resume(topic, partition, p)
+    }
+    // records fetched ahead from before `from` (a replay of part of what was read) are dropped
+    while (p.buffer.length > 0 && Number(p.buffer[0].offset) < from) p.buffer.shift()
+    return p
+  }
+
+  /** Moves the buffered records below `until` out. */
+  private takeFrom (p: PartitionRead, until: number): KafkaMessage[] {
+    let n = 0
+    while (n < p.buffer.length && Number(p.buffer[n].offset) < until) n++
+    const out = n === p.buffer.length ? p.buffer : p.buffer.slice(0, n)
+    p.buffer = n === p.buffer.length ? [] : p.buffer.slice(n)
+    return out
+  }
+
+  private joined (assignment: Record<string, number[]>): void {
+    this.known = new Set(Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map(partition => key(topic, partition))))
+    const idle: Array<{ topic: string, partitions: number[] }> = []
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      const paused = partitions.filter(partition => {
+        const p = this.partitions.get(key(topic, partition))
+        if (p) this.seek(topic, partition, p.position)
+        return !p || p.paused
+      })
+      if (paused.length > 0) idle.push({ topic, partitions: paused })
+    }
+    if (idle.length > 0) this.consumer.pause(idle)
+  }
+
+  private seek (topic: string, partition: number, offset: number): void {
+    this.consumer.seek({ topic, partition, offset: String(offset) })
+  }
+
+  private resume (topic: string, partition: number, p: PartitionRead): void {
+    p.paused = false
+    this.consumer.resume([{ topic, partitions: [partition] }])
+  }
+
+  private async fetched ({ batch }: EachBatchPayload): Promise<void> {
+    const p = this.partitions.get(key(batch.topic, batch.partition))
+    // a fetch from elsewhere than where the partition is (made before a seek) is dropped
+    if (!p || Number((batch as typeof batch & { fetchedOffset: string }).fetchedOffset) !== p.position) return
+    const w = p.waiting
+    for (const message of batch.messages) {
+      if (w && Number(message.offset) < w.until) w.out.push(message)
+      else p.buffer.push(message)
+    }
+    this.moved(batch.topic, batch.partition, p.position, Number(batch.lastOffset()) + 1)
+  }
+
+  /** A fetch from `first` on went up to `next`; moves the position when it was from the position. */
+  private moved (topic: string, partition: number, first: number, next: number): void {
+    const p = this.partitions.get(key(topic, partition))
+    if (!p || first !== p.position || next <= p.position) return
+    p.position = next
+    const w = p.waiting
+    if (w && p.position >= w.until) {
+      p.waiting = undefined
+      w.resolve(w.out)
+    }
+    if (!p.paused && p.buffer.length >= AHEAD) {
+      p.paused = true
+      this.consumer.pause([{ topic, partitions: [partition] }])
+    }
+  }
+}
