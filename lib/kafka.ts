@@ -2,6 +2,9 @@
 // DSTREAM_KAFKA_BROKERS; SASL and TLS from DSTREAM_KAFKA_SASL_MECHANISM (plain,
 // scram-sha-256, scram-sha-512), DSTREAM_KAFKA_USERNAME, DSTREAM_KAFKA_PASSWORD and
 // DSTREAM_KAFKA_SSL=1, so credentials never stand on a command line.
+import { createHash } from 'node:crypto'
+import os from 'node:os'
+import path from 'node:path'
 import { Kafka, logLevel, type SASLOptions } from 'kafkajs'
 import { UsageError } from './errors.js'
 import type { OptionSpec } from './options.js'
@@ -24,4 +27,14 @@ export function kafkaClient (operator: string, brokers: string | undefined, env:
     logLevel: logLevel.NOTHING,
     retry: { retries, initialRetryTime: 200, maxRetryTime: 5000 }
   })
+}
+
+/**
+ * What tells this instance of a pipeline from the same pipeline elsewhere: a hash of
+ * the host and the state directory. Transactional ids and the sink's own group carry
+ * it, so instances sharing a consumer group neither fence each other's producers nor
+ * take each other's written batches for their own.
+ */
+export function instanceTag (stateDir: string): string {
+  return createHash('sha256').update(`${os.hostname()}\u0000${path.resolve(stateDir)}`).digest('hex').slice(0, 12)
 }

@@ -35,7 +35,15 @@ export class RangeReader {
     this.consumer.on(END_BATCH_PROCESS, ({ payload }) => {
       if (payload.firstOffset !== null) this.moved(payload.topic, payload.partition, Number(payload.firstOffset), Number(payload.lastOffset) + 1)
     })
-    this.consumer.on(CRASH, ({ payload }) => this.say(`reading ${topics.join(', ')}: ${payload.error.message}${payload.restart ? '; trying again' : ''}`))
+    this.consumer.on(CRASH, ({ payload }) => {
+      // until it has joined again: what is wanted is sought and paused anew then
+      this.known = new Set()
+      this.sayCrash(payload, topics)
+    })
+  }
+
+  private sayCrash (payload: { error: Error, restart: boolean }, topics: string[]): void {
+    this.say(`reading ${topics.join(', ')}: ${payload.error.message}${payload.restart ? '; trying again' : ''}`)
   }
 
   /** A reader of `topics`, connected and fetching nothing yet. */
@@ -69,7 +77,7 @@ export class RangeReader {
   release (topic: string, partition: number): void {
     const k = key(topic, partition)
     if (!this.partitions.delete(k)) return
-    if (this.known.has(k)) this.consumer.pause([{ topic, partitions: [partition] }])
+    if (this.known.has(k)) this.control(() => this.consumer.pause([{ topic, partitions: [partition] }]))
   }
 
   async stop (): Promise<void> {
@@ -115,16 +123,26 @@ export class RangeReader {
       })
       if (paused.length > 0) idle.push({ topic, partitions: paused })
     }
-    if (idle.length > 0) this.consumer.pause(idle)
+    if (idle.length > 0) this.control(() => this.consumer.pause(idle))
   }
 
   private seek (topic: string, partition: number, offset: number): void {
-    this.consumer.seek({ topic, partition, offset: String(offset) })
+    this.control(() => this.consumer.seek({ topic, partition, offset: String(offset) }))
   }
 
   private resume (topic: string, partition: number, p: PartitionRead): void {
     p.paused = false
-    this.consumer.resume([{ topic, partitions: [partition] }])
+    this.control(() => this.consumer.resume([{ topic, partitions: [partition] }]))
+  }
+
+  /**
+   * A seek, pause or resume; the consumer may be between a crash and its restart,
+   * when kafkajs refuses them: the next join seeks and pauses everything anew.
+   */
+  private control (call: () => void): void {
+    try {
+      call()
+    } catch { /* applied at the next join (joined()) */ }
   }
 
   private async fetched ({ batch }: EachBatchPayload): Promise<void> {
@@ -151,7 +169,7 @@ export class RangeReader {
     }
     if (!p.paused && p.buffer.length >= AHEAD) {
       p.paused = true
-      this.consumer.pause([{ topic, partitions: [partition] }])
+      this.control(() => this.consumer.pause([{ topic, partitions: [partition] }]))
     }
   }
 }

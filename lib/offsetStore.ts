@@ -8,10 +8,9 @@
 // (TxnOffsetCommit) rather than by the group member: a member cannot commit while
 // its group rebalances, and that is exactly when the source must commit the batch
 // it has in flight before its partitions go to another member (lib/kafkaGroup.ts).
-import os from 'node:os'
-import { createHash } from 'node:crypto'
 import type { Admin, Kafka, Producer } from 'kafkajs'
 import { UsageError } from './errors.js'
+import { instanceTag } from './kafka.js'
 
 /** "topic\u0000partition" → the next offset to read */
 export type Offsets = Map<string, number>
@@ -112,8 +111,7 @@ class RedisStore implements OffsetStore {
  */
 export async function offsetStore (operator: string, url: string | undefined, kafka: Kafka, admin: Admin, group: string, stateDir: string, say: (text: string) => void): Promise<OffsetStore> {
   if (url === undefined) {
-    const here = createHash('sha256').update(`${os.hostname()}\u0000${stateDir}`).digest('hex').slice(0, 12)
-    return new KafkaGroupStore(kafka, admin, group, `dstream-kafka.${group}.${here}`)
+    return new KafkaGroupStore(kafka, admin, group, `dstream-kafka.${group}.${instanceTag(stateDir)}`)
   }
   let parsed: URL
   try {

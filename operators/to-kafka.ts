@@ -1,6 +1,6 @@
 // Spark: foreachRDD with a Kafka producer, made exactly-once. Each batch is written
 // in one Kafka transaction, and the same transaction commits the batch's time as
-// the offset of a consumer group of the sink's own (dstream-to-kafka.NAME), so the
+// the offset of a consumer group of the sink's own (dstream-to-kafka.NAME.TAG), so the
 // records and "batch T is written" become visible together or not at all. Started
 // again, the sink reads that time and skips what it had written: a replayed batch
 // never lands twice, and read_committed readers see every record once. The
@@ -9,7 +9,7 @@ import type { Producer } from 'kafkajs'
 import { nameOf } from '../lib/component.js'
 import { RuntimeError } from '../lib/errors.js'
 import { compileFunction } from '../lib/functions.js'
-import { BROKERS_OPTION, kafkaClient } from '../lib/kafka.js'
+import { BROKERS_OPTION, instanceTag, kafkaClient } from '../lib/kafka.js'
 import { plainText } from '../lib/show.js'
 import { SKIP, type OperatorDefinition } from '../lib/types.js'
 
@@ -28,11 +28,13 @@ as they are, other values as JSON; its key is --key FN (none without it); its
 partition is --partition FN, else Kafka's partitioner (by key).
 
 The transaction also commits the batch time, as the offset of partition 0 of the
-topic in a consumer group of the sink's own, dstream-to-kafka.NAME (NAME as in the
-state directory). Started again, to-kafka reads it and skips every batch up to it,
+topic in a consumer group of the sink's own, dstream-to-kafka.NAME.TAG (NAME as in
+the state directory, TAG a hash of the host and the state directory, so that the same
+pipeline run on several machines, sharing the partitions of a kafka source, keeps
+one such group per machine). Started again, to-kafka reads it and skips every batch up to it,
 so that after a crash the batches the pipeline replays are written once:
 consumers with isolation.level=read_committed see every record exactly once. The
-transactional id is dstream-NAME, so a producer left over from a killed run is
+transactional id is dstream-NAME.TAG, so a producer left over from a killed run is
 fenced off. The topic must exist.
 
 Brokers come from --brokers or $DSTREAM_KAFKA_BROKERS; SASL and TLS from
@@ -59,7 +61,8 @@ Writes nothing on stdout unless --pass, which forwards the batches unchanged.`,
   sink: true,
   async init (opts, ctx) {
     const name = nameOf(toKafka, opts)
-    const group = `dstream-to-kafka.${name}`
+    const tag = instanceTag(ctx.stateDir)
+    const group = `dstream-to-kafka.${name}.${tag}`
     const fn = (source: string | undefined, what: string) => source === undefined ? undefined : ctx.guard(compileFunction(source, ctx.scope, what))
     const key = fn(opts.key, '--key')
     const value = fn(opts.value, '--value')
@@ -78,7 +81,7 @@ Writes nothing on stdout unless --pass, which forwards the batches unchanged.`,
       const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [opts.topic] })
       const committed = offsets?.partitions.find(p => p.partition === 0)?.offset
       if (committed !== undefined && Number(committed) >= 0) written = Number(committed)
-      producer = kafka.producer({ transactionalId: `dstream-${name}`, idempotent: true, maxInFlightRequests: 1 })
+      producer = kafka.producer({ transactionalId: `dstream-${name}.${tag}`, idempotent: true, maxInFlightRequests: 1 })
       await producer.connect()
     } catch (err) {
       await admin.disconnect().catch(() => {})

@@ -6,7 +6,7 @@ import type { IHeaders, KafkaMessage } from 'kafkajs'
 import { usage } from '../lib/cli.js'
 import { Component } from '../lib/component.js'
 import { parseDuration } from '../lib/durations.js'
-import { RuntimeError } from '../lib/errors.js'
+import { DstreamError, RuntimeError } from '../lib/errors.js'
 import { BROKERS_OPTION, kafkaClient } from '../lib/kafka.js'
 import { KafkaBatches } from '../lib/kafkaBatches.js'
 import { GroupMember } from '../lib/kafkaGroup.js'
@@ -131,9 +131,18 @@ use Kafka 3.x.`,
       if (err instanceof RuntimeError) throw err
       throw new RuntimeError(`dstream kafka: cannot reach the brokers ${brokers}: ${(err as Error).message}`)
     }
+    // what still needs the brokers at start: a failure here names them and exits 1
+    const atStart = async <T>(call: () => Promise<T>): Promise<T> => {
+      try {
+        return await call()
+      } catch (err) {
+        if (err instanceof DstreamError) throw err
+        throw new RuntimeError(`dstream kafka: cannot start with the brokers ${brokers}: ${(err as Error).message}`)
+      }
+    }
     const store = await offsetStore(kafka.name, opts.offsetsStore, client, admin, opts.group, ctx.stateDir, say)
-    const reader = await RangeReader.start(client, topics, say, opts.group)
-    const once = opts.once ? await endsNow(admin, topics) : undefined
+    const reader = await atStart(() => RangeReader.start(client, topics, say, opts.group))
+    const once = opts.once ? await atStart(() => endsNow(admin, topics)) : undefined
     const batches = new KafkaBatches(component, admin, reader, store, {
       topics,
       interval,
@@ -146,7 +155,7 @@ use Kafka 3.x.`,
       say
     })
     await batches.recover()
-    const member = await GroupMember.join({
+    const member = await atStart(() => GroupMember.join({
       kafka: client,
       group: opts.group,
       topics,
@@ -156,14 +165,17 @@ use Kafka 3.x.`,
       revoked: () => batches.revoke(),
       assigned: partitions => { batches.assign(partitions).catch(err => say(`taking the partitions: ${(err as Error).message}`)) },
       say
-    })
+    }))
     batches.start()
-    const released = batches.done.finally(async () => { await member.leave() })
     return {
-      done: released,
+      done: batches.done,
       stop: () => batches.stop(),
       async settle () {
+        // the group is left only once the batches emitted are committed: a member
+        // that left would not be waited for, and its partitions' next owner would
+        // read its batches in flight again
         await batches.settle()
+        await member.leave()
         await Promise.all([reader.stop(), store.close(), admin.disconnect().catch(() => {})])
       }
     }
