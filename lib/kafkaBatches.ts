@@ -29,6 +29,11 @@ const COMPACT_AFTER = 200
 const COMMIT_POLL = 200
 /** A batch whose records take longer than this to come says so (and again after as long). */
 const SLOW_READ = 10000
+/** How long a stopping source waits for the offset store to answer a write. */
+const STORE_PATIENCE = 5000
+
+/** What a wait for the brokers or the store ends with when the source is stopped meanwhile. */
+class Stopped extends Error {}
 
 export interface KafkaBatching {
   topics: string[]
@@ -62,6 +67,8 @@ export class KafkaBatches {
   private stored: Offsets = new Map()
   /** the last batch whose offsets are in the store */
   private storedUpTo = -Infinity
+  /** the last batch emitted: a batch logged but not yet emitted is not committed, sinks or not */
+  private emittedUpTo = -Infinity
   private openTime = 0
   private timer: NodeJS.Timeout | undefined
   private commitTimer: NodeJS.Timeout | undefined
@@ -70,17 +77,45 @@ export class KafkaBatches {
   private storeDown = false
   private readonly finished: Promise<void>
   private finish!: () => void
+  /** settles when a stop is asked for: waits for the brokers or the store give up then */
+  private readonly stopAsked: Promise<never>
+  private askStop!: () => void
+  private started = false
+  private stopRequested = false
 
   constructor (component: Component, private readonly admin: Admin, private readonly reader: RangeReader, private readonly store: OffsetStore, private readonly b: KafkaBatching) {
     this.log = new SourceLog(component)
     this.finished = new Promise(resolve => { this.finish = resolve })
+    this.stopAsked = new Promise<never>((resolve, reject) => { this.askStop = () => reject(new Stopped()) })
+    this.stopAsked.catch(() => {})
+  }
+
+  /** A promise, or a Stopped error as soon as a stop is asked for. */
+  private orStop<T> (work: Promise<T>): Promise<T> {
+    // once running, a stop lets the open batch finish and the commits go on (settle)
+    if (this.started) return work
+    return Promise.race([work, this.stopAsked])
   }
 
   /** Resolves when the last batch has left (a stop, or --once at its end). */
   get done (): Promise<void> { return this.finished.then(() => { if (this.failure !== undefined) throw this.failure }) }
 
-  /** Emits again the batches the pipeline has not committed; the live batches begin with start(). */
-  async recover (): Promise<void> {
+  /**
+   * Emits again the batches the pipeline has not committed; the live batches begin
+   * with start(). False when a stop came first (while the store could not be reached).
+   */
+  async recover (): Promise<boolean> {
+    try {
+      await this.replay()
+      return true
+    } catch (err) {
+      if (!(err instanceof Stopped)) throw err
+      this.close()
+      return false
+    }
+  }
+
+  private async replay (): Promise<void> {
     this.log.component.prepare()
     this.log.load()
     const point = restartPoint(membersOf(this.log.component.stateDir))
@@ -93,6 +128,9 @@ export class KafkaBatches {
     const again = batches.filter(b => b.batch > point).map(b => ({ ...b, offsets: this.unclaimed(b.offsets ?? []) }))
     for (const b of batches) for (const r of b.offsets ?? []) this.raise(tpKey(r.topic, r.partition), r.until)
     this.log.rewrite({ cursor: Object.fromEntries(this.lastUntil), after: done.at(-1)?.batch ?? this.log.start.after }, [], again)
+    // the replayed batches' offsets go to the store as the sinks commit them, while the
+    // group is joined (its leader waits for them before it hands partitions on)
+    this.watchCommits()
     if (again.length > 0) this.b.say(`replaying ${again.length} batch${again.length === 1 ? '' : 'es'} the pipeline had not committed (${again[0].batch} to ${again.at(-1)!.batch})`)
     for (const batch of again) await this.emitBatch(batch)
     const last = this.log.lastBatch
@@ -101,8 +139,9 @@ export class KafkaBatches {
 
   /** Live batches, every interval. */
   start (): void {
+    if (this.stopRequested) return this.close() // stopped while the group was being joined
+    this.started = true
     this.schedule()
-    this.watchCommits()
   }
 
   /** The group is rebalancing: nothing more is cut from the partitions until it has. */
@@ -154,6 +193,9 @@ export class KafkaBatches {
 
   /** A graceful stop: the open batch is cut and emitted, then no more. */
   stop (): void {
+    this.stopRequested = true
+    this.askStop()
+    if (!this.started) return // recover() gives up, or start() is never called
     void this.serial.run(async () => {
       if (this.closed) return
       await this.cut()
@@ -169,7 +211,12 @@ export class KafkaBatches {
     clearTimeout(this.commitTimer)
     const deadline = Date.now() + patience
     for (;;) {
-      await this.commitCommitted()
+      // a store that does not answer is not waited for: the next run commits
+      const answered = await Promise.race([this.commitCommitted().then(() => true), new Promise<boolean>(resolve => setTimeout(() => resolve(false), Math.max(0, Math.min(STORE_PATIENCE, deadline - Date.now()))))])
+      if (!answered) {
+        this.b.say(`${this.store.where} does not answer: the offsets of the batches up to ${this.log.lastBatch} are committed by the next run`)
+        break
+      }
       const last = this.log.lastBatch
       if (last === null || this.storedUpTo >= last || Date.now() > deadline) break
       await new Promise(resolve => setTimeout(resolve, COMMIT_POLL))
@@ -180,6 +227,7 @@ export class KafkaBatches {
   private close (): void {
     this.closed = true
     clearTimeout(this.timer)
+    clearTimeout(this.commitTimer)
     this.finish()
   }
 
@@ -240,7 +288,13 @@ export class KafkaBatches {
     }
     const batch: LoggedBatch = { batch: time, interval: this.b.interval, offsets: ranges }
     this.log.appendBatch(batch)
-    await this.emitBatch(batch)
+    const records = await this.recordsOf(batch).catch(err => {
+      // bad input with nothing emitted yet: the batch is taken out of the log again,
+      // so that the run after the fix reads it, sinks or no sinks
+      this.log.rewrite(this.log.start, [], this.log.batches.filter(b => b !== batch))
+      throw err
+    })
+    await this.emit(batch, records)
     void this.commitCommitted()
     if (this.b.until && this.reachedUntil()) this.close()
   }
@@ -253,6 +307,11 @@ export class KafkaBatches {
   }
 
   private async emitBatch (batch: LoggedBatch): Promise<void> {
+    await this.emit(batch, await this.recordsOf(batch))
+  }
+
+  /** The records of a batch's ranges, read from the brokers (as long as that takes). */
+  private async recordsOf (batch: LoggedBatch): Promise<unknown[]> {
     const ranges = batch.offsets ?? []
     const slow = setInterval(() => {
       const behind = ranges.map(r => `${r.topic}/${r.partition}: ${this.reader.behind(r.topic, r.partition, r.until)}`).filter(s => !s.endsWith(': 0'))
@@ -271,7 +330,13 @@ export class KafkaBatches {
         if (record !== undefined) records.push(record)
       }
     })
+    return records
+  }
+
+  private async emit (batch: LoggedBatch, records: unknown[]): Promise<void> {
+    const ranges = batch.offsets ?? []
     await emitInChunks({ chunk: this.b.chunk, emit: chunk => this.b.emit(chunk.more ? chunk : { ...chunk, extra: { offsets: ranges } }) }, batch.batch, batch.interval, records)
+    this.emittedUpTo = batch.batch
   }
 
   /** Ranges of a replayed batch, less what the store says was read since (by another instance). */
@@ -297,7 +362,7 @@ export class KafkaBatches {
     if (this.committing) return this.committing
     const last = this.log.lastBatch
     if (last === null || this.storedUpTo >= last) return Promise.resolve()
-    const point = restartPoint(membersOf(this.log.component.stateDir))
+    const point = Math.min(this.emittedUpTo, restartPoint(membersOf(this.log.component.stateDir)))
     const committing = this.storeUpTo(this.log.batches.filter(b => b.batch <= point && b.batch > this.storedUpTo))
     this.committing = committing.finally(() => { this.committing = undefined })
     return this.committing
@@ -315,10 +380,11 @@ export class KafkaBatches {
     }
     if (offsets.size > 0) {
       try {
-        await this.store.write(offsets)
+        await this.orStop(this.store.write(offsets))
         if (this.storeDown) this.b.say(`${this.store.where}: written again`)
         this.storeDown = false
       } catch (err) {
+        if (err instanceof Stopped && !this.started) throw err
         if (!this.storeDown) this.b.say(`cannot write ${this.store.where} (${(err as Error).message}); trying again`)
         this.storeDown = true
         return
@@ -349,13 +415,14 @@ export class KafkaBatches {
   private async retrying<T> (call: () => Promise<T>, what: string): Promise<T> {
     for (let delay = 500, said = false; ; delay = Math.min(delay * 2, 5000)) {
       try {
-        const result = await call()
+        const result = await this.orStop(call())
         if (said) this.b.say(`${what}: done`)
         return result
       } catch (err) {
+        if (err instanceof Stopped) throw err
         if (!said) this.b.say(`cannot ${what} (${(err as Error).message}); trying again`)
         said = true
-        await new Promise(resolve => setTimeout(resolve, delay))
+        await this.orStop(new Promise(resolve => setTimeout(resolve, delay)))
       }
     }
   }

@@ -9,12 +9,17 @@
 // assignor waits, before it assigns, until the offset store holds those offsets.
 // The members' pipelines go on meanwhile (reading does not need the group, and
 // offsets are committed through the store), so the wait ends as soon as the sinks
-// have committed; it is bounded, so a member that hangs cannot stop the group.
+// have committed; it is bounded (half the session timeout), so a member that hangs
+// cannot stop the group.
 import { AssignerProtocol, type Consumer, type Kafka, type PartitionAssigner } from 'kafkajs'
 import type { OffsetStore } from './offsetStore.js'
 
-/** The longest the leader waits for batches in flight before it assigns anyway. */
-const HAND_OVER_WAIT = 20000
+/**
+ * The longest the leader waits for batches in flight before it assigns anyway: half
+ * the session timeout, since the members waiting for their assignment meanwhile
+ * send no heartbeats, and the group drops a member silent for a session timeout.
+ */
+const handOverWait = (sessionTimeout: number) => Math.floor(sessionTimeout / 2)
 
 export interface Membership {
   kafka: Kafka
@@ -39,7 +44,7 @@ export class GroupMember {
       groupId: m.group,
       sessionTimeout: m.sessionTimeout,
       heartbeatInterval: Math.max(500, Math.floor(m.sessionTimeout / 3)),
-      rebalanceTimeout: HAND_OVER_WAIT + m.sessionTimeout,
+      rebalanceTimeout: 2 * m.sessionTimeout,
       maxWaitTimeInMs: 1000,
       partitionAssigners: [handOver(m)]
     })
@@ -101,7 +106,8 @@ function handOver (m: Membership): PartitionAssigner {
 
 async function untilStored (m: Membership, waitFor: Map<string, number>): Promise<void> {
   if (waitFor.size === 0) return
-  const deadline = Date.now() + HAND_OVER_WAIT
+  const wait = handOverWait(m.sessionTimeout)
+  const deadline = Date.now() + wait
   for (;;) {
     let stored
     try {
@@ -112,7 +118,7 @@ async function untilStored (m: Membership, waitFor: Map<string, number>): Promis
     const missing = [...waitFor].filter(([key, until]) => (stored.get(key) ?? -1) < until)
     if (missing.length === 0) return
     if (Date.now() > deadline) {
-      m.say(`group ${m.group}: batches in flight on ${missing.length} partition(s) were not committed within ${HAND_OVER_WAIT / 1000}s; assigning anyway (their records may be read twice)`)
+      m.say(`group ${m.group}: batches in flight on ${missing.length} partition(s) were not committed within ${wait / 1000}s; assigning anyway (their records may be read twice)`)
       return
     }
     await new Promise(resolve => setTimeout(resolve, 100))

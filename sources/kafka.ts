@@ -65,9 +65,9 @@ hash dstream:offsets:GROUP:TOPIC (partition -> next offset), and not in the grou
 
 Several instances of one pipeline (each with its own state directory) may read one
 group: the partitions are shared among them round robin, and on a rebalance the
-group waits (up to 20 s) until the batches each instance has in flight are
-committed before any partition changes hands, so together they read every record
-once. A member that has not been heard from for --session-timeout is dropped from
+group waits (up to half the session timeout) until the batches each instance has
+in flight are committed before any partition changes hands, so together they read
+every record once. A member that has not been heard from for --session-timeout is dropped from
 the group, and its partitions go to the others.
 
 Brokers come from --brokers or $DSTREAM_KAFKA_BROKERS; SASL and TLS from
@@ -154,28 +154,40 @@ use Kafka 3.x.`,
       emit: chunk => io.emit(chunk),
       say
     })
-    await batches.recover()
-    const member = await atStart(() => GroupMember.join({
-      kafka: client,
-      group: opts.group,
-      topics,
-      sessionTimeout,
-      store,
-      inFlight: () => batches.inFlight(),
-      revoked: () => batches.revoke(),
-      assigned: partitions => { batches.assign(partitions).catch(err => say(`taking the partitions: ${(err as Error).message}`)) },
-      say
-    }))
-    batches.start()
+    let member: GroupMember | undefined
+    // the handle is returned at once: a stop must reach the source even while it
+    // waits for an offset store that does not answer
+    const run = async () => {
+      if (!await batches.recover()) return // stopped first
+      member = await atStart(() => GroupMember.join({
+        kafka: client,
+        group: opts.group,
+        topics,
+        sessionTimeout,
+        store,
+        inFlight: () => batches.inFlight(),
+        revoked: () => batches.revoke(),
+        assigned: partitions => { batches.assign(partitions).catch(err => say(`taking the partitions: ${(err as Error).message}`)) },
+        say
+      }))
+      batches.start()
+      await batches.done
+    }
     return {
-      done: batches.done,
+      // a run that fails leaves the group at once if it has nothing in flight, so that
+      // the run after it need not wait a session timeout for the group to forget it
+      done: run().catch(async err => {
+        await batches.settle(0)
+        if (batches.inFlight().size === 0) await member?.leave()
+        throw err
+      }),
       stop: () => batches.stop(),
       async settle () {
         // the group is left only once the batches emitted are committed: a member
         // that left would not be waited for, and its partitions' next owner would
         // read its batches in flight again
         await batches.settle()
-        await member.leave()
+        await member?.leave()
         await Promise.all([reader.stop(), store.close(), admin.disconnect().catch(() => {})])
       }
     }
