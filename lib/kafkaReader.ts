@@ -9,14 +9,20 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs'
 
 /** Stop fetching ahead for a partition with this many records waiting. */
 const AHEAD = 20000
+/**
+ * A read that has waited this long without a record coming, for records that were
+ * there when its batch was cut, is stalled: kafkajs's consumer does not always
+ * come back whole from a broker that went away, so the reader starts a new one.
+ */
+const STALLED = 20000
 
 interface PartitionRead {
   /** the next offset to fetch */
   position: number
   buffer: KafkaMessage[]
   paused: boolean
-  /** a read waiting for records up to `until` */
-  waiting?: { until: number, out: KafkaMessage[], resolve(messages: KafkaMessage[]): void }
+  /** a read waiting for records up to `until`, and when the position last moved */
+  waiting?: { until: number, out: KafkaMessage[], resolve(messages: KafkaMessage[]): void, moved: number }
 }
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`
@@ -25,34 +31,63 @@ export class RangeReader {
   private readonly partitions = new Map<string, PartitionRead>()
   /** the partitions of each topic, known once the reader's group is joined */
   private known = new Set<string>()
-  private readonly consumer: Consumer
+  private consumer: Consumer
+  private renewing = false
+  private watchdog: NodeJS.Timeout | undefined
 
-  private constructor (kafka: Kafka, topics: string[], private readonly say: (text: string) => void, group: string) {
-    this.consumer = kafka.consumer({ groupId: `${group}.reader.${randomUUID()}`, maxWaitTimeInMs: 250, sessionTimeout: 10000, heartbeatInterval: 3000, maxBytesPerPartition: 4 << 20, maxBytes: 32 << 20 })
-    const { GROUP_JOIN, END_BATCH_PROCESS, CRASH } = this.consumer.events
-    this.consumer.on(GROUP_JOIN, ({ payload }) => this.joined(payload.memberAssignment))
-    // a fetch of aborted or control records only never reaches eachBatch; the position still moves
-    this.consumer.on(END_BATCH_PROCESS, ({ payload }) => {
-      if (payload.firstOffset !== null) this.moved(payload.topic, payload.partition, Number(payload.firstOffset), Number(payload.lastOffset) + 1)
-    })
-    this.consumer.on(CRASH, ({ payload }) => {
-      // until it has joined again: what is wanted is sought and paused anew then
-      this.known = new Set()
-      this.sayCrash(payload, topics)
-    })
+  private constructor (private readonly kafka: Kafka, private readonly topics: string[], private readonly say: (text: string) => void, private readonly group: string) {
+    this.consumer = this.create()
   }
 
-  private sayCrash (payload: { error: Error, restart: boolean }, topics: string[]): void {
-    this.say(`reading ${topics.join(', ')}: ${payload.error.message}${payload.restart ? '; trying again' : ''}`)
+  /** A consumer in a group of its own; what it reports counts only while it is the reader's. */
+  private create (): Consumer {
+    const c = this.kafka.consumer({ groupId: `${this.group}.reader.${randomUUID()}`, maxWaitTimeInMs: 250, sessionTimeout: 10000, heartbeatInterval: 3000, maxBytesPerPartition: 4 << 20, maxBytes: 32 << 20 })
+    const mine = () => c === this.consumer
+    const { GROUP_JOIN, END_BATCH_PROCESS, CRASH } = c.events
+    c.on(GROUP_JOIN, ({ payload }) => { if (mine()) this.joined(payload.memberAssignment) })
+    // a fetch of aborted or control records only never reaches eachBatch; the position still moves
+    c.on(END_BATCH_PROCESS, ({ payload }) => {
+      if (mine() && payload.firstOffset !== null) this.moved(payload.topic, payload.partition, Number(payload.firstOffset), Number(payload.lastOffset) + 1)
+    })
+    c.on(CRASH, ({ payload }) => {
+      if (!mine()) return
+      // until it has joined again: what is wanted is sought and paused anew then
+      this.known = new Set()
+      this.say(`reading ${this.topics.join(', ')}: ${payload.error.message}${payload.restart ? '; trying again' : ''}`)
+    })
+    return c
+  }
+
+  private async begin (c: Consumer): Promise<void> {
+    await c.connect()
+    await c.subscribe({ topics: this.topics })
+    await c.run({ autoCommit: false, eachBatch: async payload => { if (c === this.consumer) await this.fetched(payload) } })
   }
 
   /** A reader of `topics`, connected and fetching nothing yet. */
   static async start (kafka: Kafka, topics: string[], say: (text: string) => void, group: string): Promise<RangeReader> {
     const reader = new RangeReader(kafka, topics, say, group)
-    await reader.consumer.connect()
-    await reader.consumer.subscribe({ topics })
-    await reader.consumer.run({ autoCommit: false, eachBatch: payload => reader.fetched(payload) })
+    await reader.begin(reader.consumer)
+    reader.watchdog = setInterval(() => reader.checkStalled(), STALLED / 4)
+    reader.watchdog.unref()
     return reader
+  }
+
+  private checkStalled (): void {
+    if (this.renewing) return
+    const now = Date.now()
+    const stalled = [...this.partitions.values()].some(p => p.waiting && now - p.waiting.moved > STALLED)
+    if (!stalled) return
+    this.renewing = true
+    this.say(`no records for ${STALLED / 1000}s from brokers that have them: reading with a new consumer`)
+    const old = this.consumer
+    this.known = new Set()
+    this.consumer = this.create()
+    for (const p of this.partitions.values()) if (p.waiting) p.waiting.moved = now
+    old.disconnect().catch(() => {})
+    this.begin(this.consumer)
+      .catch(err => this.say(`reading ${this.topics.join(', ')}: ${(err as Error).message}; trying again`))
+      .finally(() => { this.renewing = false })
   }
 
   /**
@@ -64,7 +99,7 @@ export class RangeReader {
     const p = this.want(topic, partition, from)
     const out = this.takeFrom(p, until)
     if (p.position >= until) return Promise.resolve(out)
-    return new Promise(resolve => { p.waiting = { until, out, resolve } })
+    return new Promise(resolve => { p.waiting = { until, out, resolve, moved: Date.now() } })
   }
 
   /** How many records of a partition a read up to `until` still waits for (for messages). */
@@ -81,6 +116,7 @@ export class RangeReader {
   }
 
   async stop (): Promise<void> {
+    clearInterval(this.watchdog)
     await this.consumer.disconnect().catch(() => {})
   }
 
@@ -163,6 +199,7 @@ export class RangeReader {
     if (!p || first !== p.position || next <= p.position) return
     p.position = next
     const w = p.waiting
+    if (w) w.moved = Date.now()
     if (w && p.position >= w.until) {
       p.waiting = undefined
       w.resolve(w.out)

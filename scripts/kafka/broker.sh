@@ -5,29 +5,39 @@
 # groups, so this stays on 3.9.x.
 #
 #   scripts/kafka/broker.sh start    fetch the jars if needed, format, start, wait until it answers
-#   scripts/kafka/broker.sh stop     stop it (and forget its data)
+#   scripts/kafka/broker.sh stop     stop it (and forget its data, unless KAFKA_KEEP_DATA=1)
 #   scripts/kafka/broker.sh status   exit 0 when it answers
 #
-# KAFKA_PORT (default 19092) and KAFKA_HOME (default .kafka in the project) may be set.
+# A second, independent broker (the tests start one to stop and restart it) runs with
+#   KAFKA_HOME             its data, configuration, logs and pid (default .kafka in the project)
+#   KAFKA_PORT             its listener (default 19092)
+#   KAFKA_CONTROLLER_PORT  its KRaft controller (default KAFKA_PORT + 1)
+#   KAFKA_KEEP_DATA=1      stop keeps the data, and start starts on it when there is some
+#                          (a restart of the same broker, topics and offsets and all)
+# The jars are shared by every broker: .kafka/libs in the project (KAFKA_LIBS), fetched once.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 home="${KAFKA_HOME:-$root/.kafka}"
+libs="${KAFKA_LIBS:-$root/.kafka/libs}"
 port="${KAFKA_PORT:-19092}"
-controller=$((port + 1))
+controller="${KAFKA_CONTROLLER_PORT:-$((port + 1))}"
+keep="${KAFKA_KEEP_DATA:-0}"
 
 answers () { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 
 fetch () {
-  [ -n "$(ls "$home/libs"/kafka_2.13-3.9.*.jar 2>/dev/null)" ] && return
-  mkdir -p "$home/libs"
-  mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies -DoutputDirectory="$home/libs"
+  [ -n "$(ls "$libs"/kafka_2.13-3.9.*.jar 2>/dev/null)" ] && return
+  mkdir -p "$libs"
+  mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies -DoutputDirectory="$libs"
 }
 
 start () {
   if answers; then echo "kafka: already answering on 127.0.0.1:$port"; return; fi
   fetch
-  rm -rf "$home/data" && mkdir -p "$home/data"
+  local restart=0
+  if [ "$keep" = 1 ] && [ -f "$home/data/meta.properties" ]; then restart=1; else rm -rf "$home/data"; fi
+  mkdir -p "$home/data"
   cat > "$home/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
@@ -54,9 +64,9 @@ log4j.appender.file.File=$home/broker.log
 log4j.appender.file.layout=org.apache.log4j.PatternLayout
 log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
 PROPS
-  local cp="$home/libs/*"
+  local cp="$libs/*"
   local log4j="-Dlog4j.configuration=file:$home/log4j.properties"
-  java "$log4j" -cp "$cp" kafka.tools.StorageTool format -t "$(java "$log4j" -cp "$cp" kafka.tools.StorageTool random-uuid)" -c "$home/server.properties" > "$home/format.log"
+  [ "$restart" = 1 ] || java "$log4j" -cp "$cp" kafka.tools.StorageTool format -t "$(java "$log4j" -cp "$cp" kafka.tools.StorageTool random-uuid)" -c "$home/server.properties" > "$home/format.log"
   nohup java -Xmx512m -Dlog4j.configuration="file:$home/log4j.properties" -cp "$cp" kafka.Kafka "$home/server.properties" > "$home/stdout.log" 2>&1 &
   echo $! > "$home/pid"
   for _ in $(seq 1 120); do
@@ -76,7 +86,7 @@ stop () {
     kill -9 "$pid" 2>/dev/null || true
     rm -f "$home/pid"
   fi
-  rm -rf "$home/data"
+  [ "$keep" = 1 ] || rm -rf "$home/data"
 }
 
 case "${1:-}" in

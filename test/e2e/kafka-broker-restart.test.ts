@@ -1,0 +1,186 @@
+// A broker stopped and restarted under a running kafka pipeline: a second broker of
+// our own (scripts/kafka/broker.sh with KAFKA_HOME, KAFKA_PORT, KAFKA_CONTROLLER_PORT
+// and KAFKA_KEEP_DATA=1, so a restart keeps its topics and offsets), never the shared
+// one at 127.0.0.1:19092. While the broker is down the pipeline keeps running and
+// says it cannot reach the brokers; once it is back, the pipeline goes on, and every
+// message produced before and after is saved exactly once.
+import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import t from 'tap'
+import { Kafka, logLevel } from 'kafkajs'
+import { ROOT, freshDir, sh, userEnv } from '../helpers.js'
+import { kafka } from '../services.js'
+
+const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
+
+/** The promise's value, or `otherwise` after `ms` (the timer does not outlive the race). */
+async function within<T, U> (promise: Promise<T>, ms: number, otherwise: U): Promise<T | U> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([promise, new Promise<U>(resolve => { timer = setTimeout(() => resolve(otherwise), ms) })])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+const BROKER_SH = path.join(ROOT, 'scripts', 'kafka', 'broker.sh')
+
+/** Whether nothing listens on 127.0.0.1:port. */
+function free (port: number): Promise<boolean> {
+  return new Promise(resolve => {
+    const server = net.createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
+}
+
+/** A listener and a controller port for the second broker: 19094 and 19095 unless taken. */
+async function brokerPorts (): Promise<[number, number]> {
+  for (let port = 19094; port < 19194; port += 2) {
+    if (await free(port) && await free(port + 1)) return [port, port + 1]
+  }
+  throw new Error('no two free ports for a second broker in 19094-19193')
+}
+
+interface Pipeline {
+  child: ChildProcess
+  stderr(): string
+  closed: Promise<number | null>
+  running(): boolean
+  signal(signal: NodeJS.Signals): void
+}
+
+/**
+ * A shell pipeline in a process group of its own, so a signal reaches every command.
+ * Stopped with SIGINT (Ctrl-C): bash waits for the pipeline, which stops gracefully,
+ * and exits with its status (SIGTERM would kill the waiting bash itself).
+ */
+function pipeline (script: string, env: NodeJS.ProcessEnv): Pipeline {
+  const child = spawn('bash', ['-o', 'pipefail', '-c', `unset NODE_OPTIONS; ${script}`], { env: userEnv(env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  let done = false
+  child.stdout!.resume()
+  child.stderr!.on('data', d => { stderr += d })
+  const closed = new Promise<number | null>(resolve => child.on('close', code => { done = true; resolve(code) }))
+  return {
+    child,
+    stderr: () => stderr,
+    closed,
+    running: () => !done,
+    signal (signal) {
+      try { process.kill(-child.pid!, signal) } catch { /* gone already */ }
+    }
+  }
+}
+
+/** Every record save wrote under `dir` (files b-TIME, one record a line). */
+function saved (dir: string): string[] {
+  if (!fs.existsSync(dir)) return []
+  return fs.readdirSync(dir).filter(f => /^b-\d+$/.test(f)).flatMap(f => fs.readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean))
+}
+
+async function until (what: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    if (await what()) return true
+    if (Date.now() > deadline) return false
+    await sleep(250)
+  }
+}
+
+/** Produces these values (round robin over the partitions) with a producer of its own, disconnected after. */
+async function produce (brokers: string, topic: string, values: string[], partitions: number): Promise<void> {
+  const producer = new Kafka({ clientId: 'test', brokers: [brokers], logLevel: logLevel.NOTHING }).producer()
+  await producer.connect()
+  try {
+    for (let i = 0; i < values.length; i += 25) {
+      await producer.send({ topic, messages: values.slice(i, i + 25).map((value, j) => ({ value, partition: (i + j) % partitions })) })
+    }
+  } finally {
+    await producer.disconnect().catch(() => {})
+  }
+}
+
+t.test('a broker stopped and restarted under a running pipeline', async t => {
+  // the shared broker is not used, but its absence says Kafka is not meant to run here
+  if (!await kafka(t)) return
+  const [port, controllerPort] = await brokerPorts()
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'dstream-broker-'))
+  const brokerEnv = { KAFKA_HOME: home, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controllerPort), KAFKA_KEEP_DATA: '1' }
+  const broker = (command: 'start' | 'stop') => sh(`${BROKER_SH} ${command}`, { env: brokerEnv, timeout: 120_000, cwd: ROOT })
+  const started: Pipeline[] = []
+
+  // the broker is stopped and its directory removed whatever happens, even if the test process ends abruptly
+  const killBroker = () => {
+    try { process.kill(Number(fs.readFileSync(path.join(home, 'pid'), 'utf8')), 'SIGKILL') } catch { /* not running */ }
+    fs.rmSync(home, { recursive: true, force: true })
+  }
+  process.once('exit', killBroker)
+  t.teardown(async () => {
+    for (const p of started) p.signal('SIGKILL')
+    await sh(`${BROKER_SH} stop`, { env: { ...brokerEnv, KAFKA_KEEP_DATA: '0' }, timeout: 60_000, cwd: ROOT })
+    killBroker()
+    process.removeListener('exit', killBroker)
+  })
+
+  const startedAt = Date.now()
+  const up = await broker('start')
+  t.equal(up.code, 0, `a second broker starts on 127.0.0.1:${port} (in ${((Date.now() - startedAt) / 1000).toFixed(1)} s)\n${up.stdout}${up.stderr}`)
+  if (up.code !== 0) return
+  const brokers = `127.0.0.1:${port}`
+
+  const id = `${process.pid}-${Date.now()}`
+  const topic = `broker-restart-${id}`
+  const group = `broker-restart-g-${id}`
+  const partitions = 2
+  const admin = new Kafka({ clientId: 'test', brokers: [brokers], logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true })
+  await admin.disconnect()
+
+  const before = Array.from({ length: 100 }, (_, i) => `before-${i}`)
+  await produce(brokers, topic, before, partitions)
+
+  const out = freshDir()
+  const p = pipeline(
+    `dstream kafka --brokers ${brokers} --topic ${topic} --group ${group} --from earliest --session-timeout 6s | dstream save ${out}/b`,
+    { DSTREAM_STATE_DIR: path.join(freshDir(), 'state') })
+  started.push(p)
+  t.ok(await until(() => saved(out).length >= before.length || !p.running(), 60_000), `the messages produced before are saved\n${p.stderr()}`)
+  t.equal(saved(out).length, before.length, 'each once')
+  t.ok(p.running(), 'the pipeline runs')
+
+  const down = await broker('stop')
+  t.equal(down.code, 0, `the broker is stopped\n${down.stdout}${down.stderr}`)
+  const stoppedAt = Date.now()
+  t.notOk(await until(() => !p.running(), 10_000), `the pipeline still runs 10 s after the broker stopped\n${p.stderr()}`)
+  // said by the batches ("cannot reach the brokers") or, when the group noticed first, by the group member
+  // ("group G: Connection error: connect ECONNREFUSED ..."); either may take kafkajs's retries (20-30 s) to come
+  const unreachable = new RegExp(`dstream kafka: (cannot reach the brokers|.*ECONNREFUSED 127\\.0\\.0\\.1:${port})`)
+  await until(() => unreachable.test(p.stderr()) || !p.running(), 45_000)
+  t.match(p.stderr(), unreachable, `the pipeline has said it cannot reach the brokers (${((Date.now() - stoppedAt) / 1000).toFixed(1)} s after the stop)`)
+  t.ok(p.running(), 'and still runs')
+
+  const again = await broker('start')
+  t.equal(again.code, 0, `the broker starts again, on its data\n${again.stdout}${again.stderr}`)
+  if (again.code !== 0) return
+
+  const after = Array.from({ length: 100 }, (_, i) => `after-${i}`)
+  await produce(brokers, topic, after, partitions)
+  const all = [...before, ...after]
+  t.ok(await until(() => saved(out).length >= all.length || !p.running(), 120_000), `the messages produced after the restart are saved\n${p.stderr()}`)
+
+  p.signal('SIGINT')
+  const code = await within(p.closed, 60_000, 'still running')
+  t.equal(code, 0, `the pipeline stops gracefully, exit 0\n${p.stderr()}`)
+
+  const records = saved(out)
+  const seen = new Map<string, number>()
+  for (const v of records) seen.set(v, (seen.get(v) ?? 0) + 1)
+  t.same([...seen].filter(([, n]) => n > 1).map(([v]) => v), [], 'no message was saved twice')
+  t.same(all.filter(v => !seen.has(v)), [], 'no message was lost')
+  t.same([...seen.keys()].filter(v => !all.includes(v)), [], 'nothing was saved that was not produced')
+  t.equal(records.length, all.length, `${records.length} records saved, ${all.length} produced`)
+})
