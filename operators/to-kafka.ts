@@ -13,6 +13,9 @@ import { BROKERS_OPTION, instanceTag, kafkaClient } from '../lib/kafka.js'
 import { plainText } from '../lib/show.js'
 import { SKIP, type OperatorDefinition } from '../lib/types.js'
 
+/** Messages per send within a batch's transaction. */
+const SEND_SIZE = 1000
+
 interface ToKafkaOptions { brokers?: string, topic: string, key?: string, value?: string, partition?: string, pass: boolean }
 
 const toKafka: OperatorDefinition<ToKafkaOptions> = {
@@ -122,7 +125,9 @@ Writes nothing on stdout unless --pass, which forwards the batches unchanged.`,
         for (let attempt = 0; ; attempt++) {
           const transaction = await producer!.transaction()
           try {
-            if (messages.length > 0) await transaction.send({ topic: opts.topic, messages })
+            // in sends of SEND_SIZE: one send of a whole batch would cost kafkajs time
+            // quadratic in its size, and could exceed the broker's largest request
+            for (let i = 0; i < messages.length; i += SEND_SIZE) await transaction.send({ topic: opts.topic, messages: messages.slice(i, i + SEND_SIZE) })
             await transaction.sendOffsets({ consumerGroupId: group, topics: [{ topic: opts.topic, partitions: [{ partition: 0, offset: String(batch.time) }] }] })
             await transaction.commit()
             break
