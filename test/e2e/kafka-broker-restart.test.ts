@@ -11,7 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { Kafka, logLevel } from 'kafkajs'
-import { ROOT, freshDir, sh, userEnv } from '../helpers.js'
+import { ROOT, sh, userEnv } from '../helpers.js'
 import { kafka } from '../services.js'
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
@@ -47,6 +47,8 @@ async function brokerPorts (): Promise<[number, number]> {
 interface Pipeline {
   child: ChildProcess
   stderr(): string
+  /** stderr, each piece with the time it came */
+  timed(): string
   closed: Promise<number | null>
   running(): boolean
   signal(signal: NodeJS.Signals): void
@@ -60,13 +62,15 @@ interface Pipeline {
 function pipeline (script: string, env: NodeJS.ProcessEnv): Pipeline {
   const child = spawn('bash', ['-o', 'pipefail', '-c', `unset NODE_OPTIONS; ${script}`], { env: userEnv(env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
+  let timed = ''
   let done = false
   child.stdout!.resume()
-  child.stderr!.on('data', d => { stderr += d })
+  child.stderr!.on('data', d => { stderr += d; timed += `${new Date().toISOString()} ${d}` })
   const closed = new Promise<number | null>(resolve => child.on('close', code => { done = true; resolve(code) }))
   return {
     child,
     stderr: () => stderr,
+    timed: () => timed,
     closed,
     running: () => !done,
     signal (signal) {
@@ -90,9 +94,24 @@ async function until (what: () => boolean | Promise<boolean>, ms: number): Promi
   }
 }
 
-/** Produces these values (round robin over the partitions) with a producer of its own, disconnected after. */
+/**
+ * Produces these values (round robin over the partitions) with a producer of its own,
+ * disconnected after. Idempotent: a send retried on a broker that has just started
+ * does not write its messages twice.
+ */
+/** A call to a broker that has just started, tried again for up to a minute while it settles. */
+async function retried<T> (call: () => Promise<T>): Promise<T> {
+  for (let deadline = Date.now() + 60_000; ; await new Promise(resolve => setTimeout(resolve, 1000))) {
+    try {
+      return await call()
+    } catch (err) {
+      if (Date.now() > deadline) throw err
+    }
+  }
+}
+
 async function produce (brokers: string, topic: string, values: string[], partitions: number): Promise<void> {
-  const producer = new Kafka({ clientId: 'test', brokers: [brokers], logLevel: logLevel.NOTHING }).producer()
+  const producer = new Kafka({ clientId: 'test', brokers: [brokers], logLevel: logLevel.NOTHING }).producer({ idempotent: true, maxInFlightRequests: 1 })
   await producer.connect()
   try {
     for (let i = 0; i < values.length; i += 25) {
@@ -100,6 +119,25 @@ async function produce (brokers: string, topic: string, values: string[], partit
     }
   } finally {
     await producer.disconnect().catch(() => {})
+  }
+}
+
+/** The end offset of every partition, once the broker serves them all (it may be loading them after a start). */
+async function ends (brokers: string, topic: string, ms = 60_000): Promise<number[]> {
+  const admin = new Kafka({ clientId: 'test', brokers: [brokers], logLevel: logLevel.NOTHING }).admin()
+  const deadline = Date.now() + ms
+  try {
+    for (;;) {
+      try {
+        await admin.connect()
+        return (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition).map(p => Number(p.high))
+      } catch (err) {
+        if (Date.now() > deadline) throw err
+        await sleep(500)
+      }
+    }
+  } finally {
+    await admin.disconnect().catch(() => {})
   }
 }
 
@@ -111,6 +149,10 @@ t.test('a broker stopped and restarted under a running pipeline', async t => {
   const brokerEnv = { KAFKA_HOME: home, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controllerPort), KAFKA_KEEP_DATA: '1' }
   const broker = (command: 'start' | 'stop') => sh(`${BROKER_SH} ${command}`, { env: brokerEnv, timeout: 120_000, cwd: ROOT })
   const started: Pipeline[] = []
+  // what the pipeline wrote and its state directory: kept when the test fails, for a look at them
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dstream-broker-restart-'))
+  const events: string[] = []
+  const event = (what: string) => { events.push(`${new Date().toISOString()} ${what}`) }
 
   // the broker is stopped and its directory removed whatever happens, even if the test process ends abruptly
   const killBroker = () => {
@@ -121,6 +163,14 @@ t.test('a broker stopped and restarted under a running pipeline', async t => {
   t.teardown(async () => {
     for (const p of started) p.signal('SIGKILL')
     await sh(`${BROKER_SH} stop`, { env: { ...brokerEnv, KAFKA_KEEP_DATA: '0' }, timeout: 60_000, cwd: ROOT })
+    if (t.passing()) {
+      fs.rmSync(work, { recursive: true, force: true })
+    } else {
+      for (const p of started) fs.writeFileSync(path.join(work, 'stderr.txt'), p.timed())
+      fs.writeFileSync(path.join(work, 'events.txt'), events.join('\n') + '\n')
+      try { fs.copyFileSync(path.join(home, 'broker.log'), path.join(work, 'broker.log')) } catch { /* none */ }
+      t.comment(`kept for a look: ${work}`)
+    }
     killBroker()
     process.removeListener('exit', killBroker)
   })
@@ -142,17 +192,20 @@ t.test('a broker stopped and restarted under a running pipeline', async t => {
 
   const before = Array.from({ length: 100 }, (_, i) => `before-${i}`)
   await produce(brokers, topic, before, partitions)
+  t.same(await ends(brokers, topic), [50, 50], 'the topic holds the 100 messages once')
 
-  const out = freshDir()
+  const out = path.join(work, 'out')
   const p = pipeline(
     `dstream kafka --brokers ${brokers} --topic ${topic} --group ${group} --from earliest --session-timeout 6s | dstream save ${out}/b`,
-    { DSTREAM_STATE_DIR: path.join(freshDir(), 'state') })
+    { DSTREAM_STATE_DIR: path.join(work, 'state') })
   started.push(p)
   t.ok(await until(() => saved(out).length >= before.length || !p.running(), 60_000), `the messages produced before are saved\n${p.stderr()}`)
   t.equal(saved(out).length, before.length, 'each once')
   t.ok(p.running(), 'the pipeline runs')
 
+  event('stopping the broker')
   const down = await broker('stop')
+  event('broker stopped')
   t.equal(down.code, 0, `the broker is stopped\n${down.stdout}${down.stderr}`)
   const stoppedAt = Date.now()
   t.notOk(await until(() => !p.running(), 10_000), `the pipeline still runs 10 s after the broker stopped\n${p.stderr()}`)
@@ -163,15 +216,21 @@ t.test('a broker stopped and restarted under a running pipeline', async t => {
   t.match(p.stderr(), unreachable, `the pipeline has said it cannot reach the brokers (${((Date.now() - stoppedAt) / 1000).toFixed(1)} s after the stop)`)
   t.ok(p.running(), 'and still runs')
 
+  event('starting the broker')
   const again = await broker('start')
+  event('broker started')
   t.equal(again.code, 0, `the broker starts again, on its data\n${again.stdout}${again.stderr}`)
   if (again.code !== 0) return
 
+  // a broker that has just started may not lead its partitions yet (UNKNOWN_TOPIC_OR_PARTITION)
+  t.same(await retried(() => ends(brokers, topic)), [50, 50], 'the broker serves the topic again, its messages kept')
   const after = Array.from({ length: 100 }, (_, i) => `after-${i}`)
   await produce(brokers, topic, after, partitions)
+  t.same(await ends(brokers, topic), [100, 100], 'and 100 more')
   const all = [...before, ...after]
   t.ok(await until(() => saved(out).length >= all.length || !p.running(), 120_000), `the messages produced after the restart are saved\n${p.stderr()}`)
 
+  event('stopping the pipeline')
   p.signal('SIGINT')
   const code = await within(p.closed, 60_000, 'still running')
   t.equal(code, 0, `the pipeline stops gracefully, exit 0\n${p.stderr()}`)

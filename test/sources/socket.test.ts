@@ -56,7 +56,9 @@ t.test('stopping', async t => {
   let held: net.Socket | undefined
   const srv = await server(conn => { held = conn; conn.write('x\npartial') })
   const ran = live(['socket', `127.0.0.1:${srv.port}`, '--interval', '5s'])
-  await sleep(800)
+  // connected (so started, its signal handlers in place) and the lines read, however slow the machine
+  for (let waited = 0; !held && waited < 15_000; waited += 100) await sleep(100)
+  await sleep(500)
   const exited = await ran.stop('SIGTERM')
   held?.destroy()
   await closeServer(srv)
