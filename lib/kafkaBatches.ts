@@ -9,9 +9,9 @@
 // Once the pipeline's sinks have committed a batch (lib/pipeline.ts), its offsets go
 // to the offset store (the group's offsets in Kafka, or Redis). Started again, the
 // source emits again, with the same times and ranges, the batches logged after the
-// pipeline's restart point, then goes on where its log ends. A range that another
-// instance of the group has since committed past (it took the partition while this
-// one was down) is read only from there.
+// pipeline's restart point, then goes on where its log ends. (The ranges are not
+// trimmed by what the store holds: this instance may have stored a batch's offsets
+// before a sink that registered late had it, and that sink must get it again.)
 import type { Admin, KafkaMessage } from 'kafkajs'
 import type { Component } from './component.js'
 import type { RangeReader } from './kafkaReader.js'
@@ -125,7 +125,7 @@ export class KafkaBatches {
     const { batches } = this.log
     const done = batches.filter(b => b.batch <= point)
     await this.storeUpTo(done)
-    const again = batches.filter(b => b.batch > point).map(b => ({ ...b, offsets: this.unclaimed(b.offsets ?? []) }))
+    const again = batches.filter(b => b.batch > point)
     for (const b of batches) for (const r of b.offsets ?? []) this.raise(tpKey(r.topic, r.partition), r.until)
     this.log.rewrite({ cursor: Object.fromEntries(this.lastUntil), after: done.at(-1)?.batch ?? this.log.start.after }, [], again)
     // the replayed batches' offsets go to the store as the sinks commit them, while the
@@ -337,14 +337,6 @@ export class KafkaBatches {
     const ranges = batch.offsets ?? []
     await emitInChunks({ chunk: this.b.chunk, emit: chunk => this.b.emit(chunk.more ? chunk : { ...chunk, extra: { offsets: ranges } }) }, batch.batch, batch.interval, records)
     this.emittedUpTo = batch.batch
-  }
-
-  /** Ranges of a replayed batch, less what the store says was read since (by another instance). */
-  private unclaimed (ranges: OffsetRange[]): OffsetRange[] {
-    return ranges.map(r => {
-      const stored = this.stored.get(tpKey(r.topic, r.partition))
-      return stored !== undefined && stored > r.from ? { ...r, from: Math.min(stored, r.until) } : r
-    })
   }
 
   private raise (key: string, until: number): void {

@@ -13,11 +13,19 @@
 // the non-empty batches are the same slices in every run. What differs is only the
 // empty batches (before the group assigns the partitions, after each restart), and
 // those write nothing: the pipeline writes a word only when the batch brought it.
+//
+// Then two cases a crash run meets only by chance, made sure of: a restart with
+// batches to replay (its group must not wait for offsets only it can commit), and a
+// sink whose process starts after the source has committed offsets for batches that
+// sink never saw (the replay must still give it every record).
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { Kafka, logLevel } from 'kafkajs'
+import { shellQuote } from '../../lib/show.js'
 import { crashRuns, keep, random, runPipeline, savedCounts, savedFiles, seedFromEnv, sentence, sleep, sortedEntries, wordCounts } from '../crash.js'
-import { freshDir } from '../helpers.js'
+import { DSTREAM, freshDir, userEnv } from '../helpers.js'
 import { kafka } from '../services.js'
 
 const KILLS = Number(process.env.DSTREAM_CRASH_KILLS ?? 6)
@@ -33,8 +41,8 @@ function client (brokers: string): Kafka {
 /** A new topic, once every partition has a leader (kafkajs's waitForLeaders may throw UNKNOWN_TOPIC_OR_PARTITION meanwhile). */
 async function createTopic (brokers: string, topic: string, partitions: number): Promise<void> {
   const admin = client(brokers).admin()
-  await admin.connect()
   try {
+    await admin.connect()
     await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: false })
     for (let i = 0; ; i++) {
       try {
@@ -52,8 +60,8 @@ async function createTopic (brokers: string, topic: string, partitions: number):
 /** The lines into the topic, round robin over its partitions, keyed. */
 async function fill (brokers: string, topic: string, lines: string[]): Promise<void> {
   const producer = client(brokers).producer()
-  await producer.connect()
   try {
+    await producer.connect()
     for (let i = 0; i < lines.length; i += 500) {
       await producer.send({ topic, acks: -1, messages: lines.slice(i, i + 500).map((value, j) => ({ key: `line-${i + j}`, value, partition: (i + j) % PARTITIONS })) })
     }
@@ -65,20 +73,23 @@ async function fill (brokers: string, topic: string, lines: string[]): Promise<v
 /** The topic's committed messages (read_committed) as [key, value], in order: read until none has come for 3 s. */
 async function messages (brokers: string, topic: string): Promise<Array<[string, string]>> {
   const consumer = client(brokers).consumer({ groupId: `reader-${topic}`, readUncommitted: false })
-  await consumer.connect()
-  await consumer.subscribe({ topics: [topic], fromBeginning: true })
   const seen: Array<[string, string]> = []
-  await new Promise<void>(resolve => {
-    let idle = setTimeout(resolve, 15_000)
-    void consumer.run({
-      eachMessage: async ({ message }) => {
-        seen.push([message.key!.toString(), message.value!.toString()])
-        clearTimeout(idle)
-        idle = setTimeout(resolve, 3000)
-      }
+  try {
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    await new Promise<void>((resolve, reject) => {
+      let idle = setTimeout(resolve, 15_000)
+      consumer.run({
+        eachMessage: async ({ message }) => {
+          seen.push([message.key!.toString(), message.value!.toString()])
+          clearTimeout(idle)
+          idle = setTimeout(resolve, 3000)
+        }
+      }).catch(err => { clearTimeout(idle); reject(err) })
     })
-  })
-  await consumer.disconnect()
+  } finally {
+    await consumer.disconnect()
+  }
   return seen
 }
 
@@ -89,8 +100,8 @@ async function messages (brokers: string, topic: string): Promise<Array<[string,
  */
 async function lag (brokers: string, group: string, topic: string): Promise<Record<number, number>> {
   const admin = client(brokers).admin()
-  await admin.connect()
   try {
+    await admin.connect()
     for (let i = 0; ; i++) {
       const ends = await admin.fetchTopicOffsets(topic)
       const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] })
@@ -109,16 +120,20 @@ async function lag (brokers: string, group: string, topic: string): Promise<Reco
 
 async function deleteTopics (brokers: string, topics: string[]): Promise<void> {
   const admin = client(brokers).admin()
-  await admin.connect()
-  await admin.deleteTopics({ topics }).catch(() => {})
-  await admin.disconnect()
+  try {
+    await admin.connect()
+    await admin.deleteTopics({ topics })
+  } catch { /* a topic left behind fails nothing */ } finally {
+    await admin.disconnect()
+  }
 }
 
 /**
  * Every word's messages, in order, are [n, d]: d > 0 the count this batch brought, n
  * the running count, which is the last message's n plus d. A batch written twice
- * repeats an n, a batch lost leaves its d out of the next n, a batch counted twice
- * ends above the input's count. Gives what is wrong, per word.
+ * repeats an n; a batch counted but not written leaves its d out of the next n; a
+ * batch lost before the count, or counted twice, leaves the last n off the input's
+ * count. Gives what is wrong, per word.
  */
 function chainFaults (written: Array<[string, string]>, totals: Map<string, number>): string[] {
   const faults: string[] = []
@@ -259,6 +274,74 @@ t.test('a restart with batches to replay joins its group and ends', async t => {
   t.match(again.stderr, /replaying \d+ batch/, 'the restart replays the batches the sink had not committed')
   t.notMatch(again.stderr, /were not committed within/, 'the group does not wait out the hand-over for batches the sink has committed')
   t.same(records().sort(), [...values].sort(), 'every record saved once')
+  t.same(await lag(brokers, group, topic), Object.fromEntries(Array.from({ length: PARTITIONS }, (_, p) => [p, 0])), `the group ${group} has committed every offset: lag 0`)
+  if (t.passing()) await deleteTopics(brokers, [topic])
+})
+
+// A sink whose process starts late (a loaded machine can take seconds to start a
+// node process) has not registered in the state directory when the first batches
+// are committed by the sinks that have, and the source commits those batches'
+// offsets to the group. Once registered, the late sink holds the restart point
+// back. Killed before the late sink committed anything, the pipeline restarts
+// before every batch, and the replay must give that sink every record, whatever the
+// group's offsets say: they were committed by this very pipeline, not by another
+// instance that read the records meanwhile.
+t.test('a sink that starts late still gets every record after a restart', async t => {
+  const brokers = await kafka(t)
+  if (!brokers) return
+  const suffix = `${process.pid}-${Date.now()}`
+  const topic = `crash-kafka-late-${suffix}`
+  const group = `crash-kafka-late-${suffix}`
+  const values = Array.from({ length: 200 }, (_, i) => `v${i}`)
+  await createTopic(brokers, topic, PARTITIONS)
+  await fill(brokers, topic, values)
+  const dir = freshDir()
+  const file = (name: string) => path.join(dir, name)
+  const lines = (name: string) => fs.existsSync(file(name)) ? fs.readFileSync(file(name), 'utf8').split('\n').filter(Boolean) : []
+  const saved = () => [...savedFiles(path.join(dir, 'out')).values()].flatMap(text => text.split('\n').filter(Boolean)) // strings bare
+  const members = () => fs.existsSync(file('state')) ? fs.readdirSync(file('state')).length : 0
+  const source = (once: boolean) => ['kafka', '--brokers', brokers, '--topic', topic, '--group', group, '--from', 'earliest', '--interval', '500ms', '--max-rate-per-partition', '20', '--session-timeout', '6s', ...(once ? ['--once'] : [])]
+  // the late sink: each batch appended to `received`; while the file `block` is there, it hangs on its first batch
+  const late = ['foreach', '--text', '--', 'sh', '-c', `test -e ${shellQuote([file('block')])} && exec sleep 600; cat >> ${shellQuote([file('received')])}`]
+  fs.writeFileSync(file('block'), '')
+
+  // the first run: the late sink starts once `save` has committed batches (and the
+  // source their offsets), and the run is killed while it hangs on its first batch
+  const script = [
+    'unset NODE_OPTIONS',
+    `export DSTREAM_STATE_DIR=${shellQuote([file('state')])}`,
+    `${shellQuote([DSTREAM, ...source(false)])} | ${shellQuote([DSTREAM, 'save', 'out/a', '--pass'])} | { while [ ! -e go ]; do sleep 0.1; done; exec ${shellQuote([DSTREAM, ...late])}; }`
+  ].join('\n')
+  const first = spawn('bash', ['-c', script], { cwd: dir, env: userEnv(), stdio: ['ignore', 'ignore', 'pipe'], detached: true })
+  let stderr = ''
+  first.stderr!.on('data', d => { stderr += d })
+  const closed = new Promise<void>(resolve => first.on('close', () => resolve()))
+  try {
+    for (let i = 0; i < 300 && saved().length === 0; i++) await sleep(50)
+    await sleep(1500)
+    fs.writeFileSync(file('go'), '')
+    for (let i = 0; i < 300 && members() < 3; i++) await sleep(50)
+    await sleep(1000)
+  } finally {
+    try { process.kill(-first.pid!, 'SIGKILL') } catch { /* gone */ }
+  }
+  await closed
+  t.ok(saved().length > 0, `the first run's save saved ${saved().length} records before the kill\n${stderr}`)
+  t.equal(members(), 3, 'the late sink had registered')
+  t.same(lines('received'), [], 'and had received nothing')
+
+  fs.rmSync(file('block'))
+  const again = await runPipeline(dir, [source(true), ['save', 'out/a', '--pass'], late], { timeoutMs: 60_000 }).catch((err: Error) => err)
+  if (again instanceof Error) {
+    t.comment(`the run is kept in ${keep(Date.now(), { late: dir })}`)
+    t.fail(`the restart (--once) ends: ${again.message}`)
+    return
+  }
+  t.same(again.statuses, [0, 0, 0], `the restart ends cleanly\n${again.stderr}`)
+  const received = lines('received')
+  if (received.length !== values.length) t.comment(`the run is kept in ${keep(Date.now(), { late: dir })}`)
+  t.same(received.sort(), [...values].sort(), `the late sink: every record once (it got ${received.length} of ${values.length})\n${again.stderr}`)
+  t.same(saved().sort(), [...values].sort(), 'save: every record once')
   t.same(await lag(brokers, group, topic), Object.fromEntries(Array.from({ length: PARTITIONS }, (_, p) => [p, 0])), `the group ${group} has committed every offset: lag 0`)
   if (t.passing()) await deleteTopics(brokers, [topic])
 })

@@ -1,9 +1,9 @@
 // A broker stopped and restarted under a running kafka pipeline: a second broker of
 // our own (scripts/kafka/broker.sh with KAFKA_HOME, KAFKA_PORT, KAFKA_CONTROLLER_PORT
-// and KAFKA_KEEP_DATA=1, so a restart keeps its topics and offsets), never the shared
-// one at 127.0.0.1:19092. While the broker is down the pipeline keeps running and
-// says it cannot reach the brokers; once it is back, the pipeline goes on, and every
-// message produced before and after is saved exactly once.
+// and KAFKA_KEEP_DATA=1, so a restart keeps its topics and offsets), on ports of its
+// own, never the shared one at 127.0.0.1:19092. While the broker is down the pipeline
+// keeps running and says it cannot reach the brokers; once it is back, the pipeline
+// goes on, and every message produced before and after is saved exactly once.
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
@@ -36,12 +36,17 @@ function free (port: number): Promise<boolean> {
   })
 }
 
-/** A listener and a controller port for the second broker: 19094 and 19095 unless taken. */
+/**
+ * A listener and a controller port for the second broker: a free pair picked at
+ * random in 20000-29999 (below the ephemeral ports), so that two runs of this test at
+ * once (say, in two clones) do not take each other's ports while a broker is down.
+ */
 async function brokerPorts (): Promise<[number, number]> {
-  for (let port = 19094; port < 19194; port += 2) {
+  for (let tries = 0; tries < 100; tries++) {
+    const port = 20000 + 2 * Math.floor(Math.random() * 5000)
     if (await free(port) && await free(port + 1)) return [port, port + 1]
   }
-  throw new Error('no two free ports for a second broker in 19094-19193')
+  throw new Error('no two free ports for a second broker in 20000-29999')
 }
 
 interface Pipeline {
@@ -155,6 +160,10 @@ t.test('a broker stopped and restarted under a running pipeline', async t => {
   const event = (what: string) => { events.push(`${new Date().toISOString()} ${what}`) }
 
   // the broker is stopped and its directory removed whatever happens, even if the test process ends abruptly
+  /** Whether the broker of this test runs (broker.sh start also says yes when something else answers on the port). */
+  const ours = () => {
+    try { process.kill(Number(fs.readFileSync(path.join(home, 'pid'), 'utf8')), 0); return true } catch { return false }
+  }
   const killBroker = () => {
     try { process.kill(Number(fs.readFileSync(path.join(home, 'pid'), 'utf8')), 'SIGKILL') } catch { /* not running */ }
     fs.rmSync(home, { recursive: true, force: true })
@@ -179,6 +188,7 @@ t.test('a broker stopped and restarted under a running pipeline', async t => {
   const up = await broker('start')
   t.equal(up.code, 0, `a second broker starts on 127.0.0.1:${port} (in ${((Date.now() - startedAt) / 1000).toFixed(1)} s)\n${up.stdout}${up.stderr}`)
   if (up.code !== 0) return
+  t.ok(ours(), 'and it is ours')
   const brokers = `127.0.0.1:${port}`
 
   const id = `${process.pid}-${Date.now()}`
@@ -221,6 +231,7 @@ t.test('a broker stopped and restarted under a running pipeline', async t => {
   event('broker started')
   t.equal(again.code, 0, `the broker starts again, on its data\n${again.stdout}${again.stderr}`)
   if (again.code !== 0) return
+  t.ok(ours(), 'and it is ours')
 
   // a broker that has just started may not lead its partitions yet (UNKNOWN_TOPIC_OR_PARTITION)
   t.same(await retried(() => ends(brokers, topic)), [50, 50], 'the broker serves the topic again, its messages kept')

@@ -97,7 +97,8 @@ t.test('two instances in one group: every record once, across a join and a grace
   const client = new Kafka({ clientId: 'test', brokers: [brokers], logLevel: logLevel.NOTHING })
   const admin = client.admin()
   await admin.connect()
-  const producer = client.producer()
+  // idempotent: a retried send does not write its messages twice
+  const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 })
   await producer.connect()
   const started: Pipeline[] = []
   let producing = false

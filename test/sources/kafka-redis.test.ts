@@ -100,7 +100,7 @@ t.test('offsets in a Redis hash, not in the group', async t => {
   const client = new Kafka({ clientId: 'test', brokers: [brokers], logLevel: logLevel.NOTHING })
   const admin = client.admin()
   await admin.connect()
-  const producer = client.producer()
+  const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 })
   await producer.connect()
   const colon = address.lastIndexOf(':')
   const store = new Redis({ host: address.slice(0, colon), port: Number(address.slice(colon + 1)), lazyConnect: true, maxRetriesPerRequest: 1 })
@@ -194,7 +194,7 @@ t.test('a Redis lost and back under a running pipeline', async t => {
   const client = new Kafka({ clientId: 'test', brokers: [brokers], logLevel: logLevel.NOTHING })
   const admin = client.admin()
   await admin.connect()
-  const producer = client.producer()
+  const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 })
   await producer.connect()
   let p: Pipeline | undefined
   t.teardown(async () => {
