@@ -2,7 +2,8 @@
 // PREFIX-TIME[.SUFFIX], not a directory of part files, and it is written atomically
 // (lib/atomicFile.ts), so a replayed batch replaces its file. Chunk by chunk: a
 // huge batch streams into the temporary file and is never held.
-import { AtomicFile } from '../lib/atomicFile.js'
+import path from 'node:path'
+import { AtomicFile, removeStaleTemporaries } from '../lib/atomicFile.js'
 import { RuntimeError } from '../lib/errors.js'
 import { plainText } from '../lib/show.js'
 import type { OperatorDefinition } from '../lib/types.js'
@@ -26,8 +27,10 @@ is written atomically: the records go into a hidden temporary file in the same
 directory as they come (a batch in many chunks is never held in memory), which is
 synced and renamed into place when the batch ends. A reader never sees half a
 file, and a batch written again (a replay after a restart) replaces its file. When
-the pipeline stops on an error the temporary file is removed; only a process killed
-outright (kill -9) inside a batch leaves its hidden .NAME.PID-N.tmp file behind.
+the pipeline stops on an error the temporary file is removed. A process killed
+outright (kill -9) inside a batch leaves its hidden .NAME.PID-N.tmp file behind;
+the next run of save removes it: at its start save removes the temporary files of
+its own files (PREFIX-TIME) whose process is gone, never those of a live process.
 
 Writes nothing on stdout unless --pass, which forwards the batches unchanged.
 A file that cannot be written stops save with exit 1.`,
@@ -45,7 +48,12 @@ A file that cannot be written stops save with exit 1.`,
   ],
   input: 'chunks',
   sink: true,
-  init (opts, ctx) {
+  async init (opts, ctx) {
+    // what an earlier save killed outright inside a batch left behind
+    const start = `${opts.prefix}-`
+    await removeStaleTemporaries(path.dirname(start), path.basename(start)).catch((err: Error) => {
+      throw new RuntimeError(`dstream ${ctx.name}: cannot remove stale temporary files in ${path.dirname(start)}: ${err.message}`)
+    })
     let open: AtomicFile | undefined
     return {
       passes: opts.pass,

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import t from 'tap'
 import { batchLines, runTable, runWords, sh } from '../helpers.js'
@@ -75,6 +76,27 @@ t.test('atomic files', async t => {
   t.equal(soFar, 'so far: new first ', 'which holds the chunks that came: the batch is not held in memory')
   t.equal(after, 'after: new first last ', 'the batch closed: the new file is in place')
   t.same(files, ['r-1000', 'r-2000'], 'and the temporary file gone')
+})
+
+t.test('stale temporary files', async t => {
+  // a process that surely is not alive: one that has run and been waited for
+  const dead = spawnSync('true').pid
+  const live = process.pid
+  const dir = t.testdir({
+    gone: { [`.r-1000.${dead}-1.tmp`]: 'half a batch', [`.r-2000.${dead}-7.tmp`]: '' },
+    alive: { [`.r-1000.${live}-1.tmp`]: 'being written', [`.r-5000.${dead}-1.tmp`]: '' },
+    others: { [`.other-1000.${dead}-1.tmp`]: '', [`.counts-1000.${dead}-1.tmp`]: '', [`.c-1000.${dead}-1.tmp`]: '' }
+  })
+
+  const ran = await runTable(['save', `${dir}/gone/r`], [['a']])
+  t.equal(ran.code, 0, ran.stderr)
+  t.same(fs.readdirSync(`${dir}/gone`).sort(), ['r-1000'], 'the temporary files of a save killed outright (its process gone) are removed at the start')
+
+  await runTable(['save', `${dir}/alive/r`], [['a']])
+  t.same(fs.readdirSync(`${dir}/alive`).sort(), [`.r-1000.${live}-1.tmp`, 'r-1000'], 'those of a live process are kept: another save may be writing them')
+
+  await runTable(['save', `${dir}/others/c`], [['a']])
+  t.same(fs.readdirSync(`${dir}/others`).sort(), [`.counts-1000.${dead}-1.tmp`, `.other-1000.${dead}-1.tmp`, 'c-1000'], 'only those of its own files (PREFIX-TIME) go: not another name\'s, even one that starts with PREFIX')
 })
 
 t.test('bad input', async t => {
