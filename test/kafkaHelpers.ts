@@ -2,8 +2,14 @@
 // (scripts/kafka/broker.sh): unique names, topics made and removed, messages
 // produced (plainly or in one transaction), a topic read whole with read_committed,
 // and a consumer group's committed offsets and lag. Every client is made and closed
-// per call, with kafkajs's own logging off.
+// per call, with kafkajs's own logging off. Then what the tests that run a kafka
+// pipeline for a while share: polling for a condition, a promise awaited for so
+// long, the pipeline as a process group to signal, and the records it saved.
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
 import { Kafka, Partitioners, logLevel, type IHeaders } from 'kafkajs'
+import { userEnv } from './helpers.js'
 
 /** A kafkajs client of the test broker(s) ("host:port" or "h1:p1,h2:p2"). */
 export function client (brokers: string): Kafka {
@@ -205,12 +211,80 @@ export async function groupLag (brokers: string, group: string, topic: string): 
 /**
  * Polls `probe` until `done` holds for what it gives (every `every` ms, at most
  * `ms`); gives the last value either way, so the test can assert on it and show it.
+ * For a condition: `pollFor(() => cond, ok => ok, { ms })` gives whether it came to hold.
  */
-export async function pollFor<T> (probe: () => Promise<T>, done: (value: T) => boolean, { ms = 15_000, every = 250 }: { ms?: number, every?: number } = {}): Promise<T> {
+export async function pollFor<T> (probe: () => T | Promise<T>, done: (value: T) => boolean, { ms = 15_000, every = 250 }: { ms?: number, every?: number } = {}): Promise<T> {
   const deadline = Date.now() + ms
   for (;;) {
     const value = await probe()
     if (done(value) || Date.now() >= deadline) return value
     await new Promise(resolve => setTimeout(resolve, every))
   }
+}
+
+/** The promise's value, or `otherwise` after `ms` (the timer does not outlive the race). */
+export async function within<T, U> (promise: Promise<T>, ms: number, otherwise: U): Promise<T | U> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([promise, new Promise<U>(resolve => { timer = setTimeout(() => resolve(otherwise), ms) })])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** A shell pipeline started by `pipeline`. */
+export interface Pipeline {
+  stderr(): string
+  /** stderr, each piece with the time it came (to keep for a look when a test fails) */
+  timed(): string
+  /** resolves with the exit code */
+  closed: Promise<number | null>
+  running(): boolean
+  /** resolves once `pattern` shows on stderr; rejects after `ms` or when the pipeline exits first */
+  waitFor(pattern: RegExp, ms: number): Promise<void>
+  /** a signal to the pipeline's process group */
+  signal(signal: NodeJS.Signals): void
+}
+
+/**
+ * A shell pipeline in a process group of its own, so a signal reaches every command.
+ * Stopped with SIGINT (Ctrl-C): bash waits for the pipeline, which stops gracefully,
+ * and exits with its status (SIGTERM would kill the waiting bash itself). Its stdout
+ * is read and dropped: the pipelines end in `dstream save`.
+ */
+export function pipeline (script: string, env: NodeJS.ProcessEnv): Pipeline {
+  const child = spawn('bash', ['-o', 'pipefail', '-c', `unset NODE_OPTIONS; ${script}`], { env: userEnv(env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  let timed = ''
+  let done = false
+  const waiters = new Set<() => void>()
+  child.stdout!.resume()
+  child.stderr!.on('data', d => { stderr += d; timed += `${new Date().toISOString()} ${d}`; for (const w of waiters) w() })
+  const closed = new Promise<number | null>(resolve => child.on('close', code => { done = true; for (const w of waiters) w(); resolve(code) }))
+  return {
+    stderr: () => stderr,
+    timed: () => timed,
+    closed,
+    running: () => !done,
+    waitFor (pattern, ms) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => { waiters.delete(check); reject(new Error(`no ${pattern} on stderr after ${ms} ms; stderr:\n${stderr}`)) }, ms)
+        const check = () => {
+          if (pattern.test(stderr)) { clearTimeout(timer); waiters.delete(check); resolve() } else if (done) { clearTimeout(timer); waiters.delete(check); reject(new Error(`exited without ${pattern} on stderr; stderr:\n${stderr}`)) }
+        }
+        waiters.add(check)
+        check()
+      })
+    },
+    signal (signal) {
+      try { process.kill(-child.pid!, signal) } catch { /* gone already */ }
+    }
+  }
+}
+
+/** Every record `dstream save DIR/b` wrote under `dir` (files b-TIME, one record a line), in batch order. */
+export function saved (dir: string): string[] {
+  if (!fs.existsSync(dir)) return []
+  const files = fs.readdirSync(dir).filter(f => /^b-\d+$/.test(f)).sort((a, b) => Number(a.slice(2)) - Number(b.slice(2)))
+  return files.flatMap(f => fs.readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean))
 }

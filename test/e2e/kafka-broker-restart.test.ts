@@ -4,27 +4,18 @@
 // own, never the shared one at 127.0.0.1:19092. While the broker is down the pipeline
 // keeps running and says it cannot reach the brokers; once it is back, the pipeline
 // goes on, and every message produced before and after is saved exactly once.
-import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { Kafka, logLevel } from 'kafkajs'
-import { ROOT, sh, userEnv } from '../helpers.js'
+import { ROOT, sh } from '../helpers.js'
+import { pipeline, pollFor, saved, within, type Pipeline } from '../kafkaHelpers.js'
 import { kafka } from '../services.js'
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
-/** The promise's value, or `otherwise` after `ms` (the timer does not outlive the race). */
-async function within<T, U> (promise: Promise<T>, ms: number, otherwise: U): Promise<T | U> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([promise, new Promise<U>(resolve => { timer = setTimeout(() => resolve(otherwise), ms) })])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 const BROKER_SH = path.join(ROOT, 'scripts', 'kafka', 'broker.sh')
 
 /** Whether nothing listens on 127.0.0.1:port. */
@@ -49,61 +40,6 @@ async function brokerPorts (): Promise<[number, number]> {
   throw new Error('no two free ports for a second broker in 20000-29999')
 }
 
-interface Pipeline {
-  child: ChildProcess
-  stderr(): string
-  /** stderr, each piece with the time it came */
-  timed(): string
-  closed: Promise<number | null>
-  running(): boolean
-  signal(signal: NodeJS.Signals): void
-}
-
-/**
- * A shell pipeline in a process group of its own, so a signal reaches every command.
- * Stopped with SIGINT (Ctrl-C): bash waits for the pipeline, which stops gracefully,
- * and exits with its status (SIGTERM would kill the waiting bash itself).
- */
-function pipeline (script: string, env: NodeJS.ProcessEnv): Pipeline {
-  const child = spawn('bash', ['-o', 'pipefail', '-c', `unset NODE_OPTIONS; ${script}`], { env: userEnv(env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stderr = ''
-  let timed = ''
-  let done = false
-  child.stdout!.resume()
-  child.stderr!.on('data', d => { stderr += d; timed += `${new Date().toISOString()} ${d}` })
-  const closed = new Promise<number | null>(resolve => child.on('close', code => { done = true; resolve(code) }))
-  return {
-    child,
-    stderr: () => stderr,
-    timed: () => timed,
-    closed,
-    running: () => !done,
-    signal (signal) {
-      try { process.kill(-child.pid!, signal) } catch { /* gone already */ }
-    }
-  }
-}
-
-/** Every record save wrote under `dir` (files b-TIME, one record a line). */
-function saved (dir: string): string[] {
-  if (!fs.existsSync(dir)) return []
-  return fs.readdirSync(dir).filter(f => /^b-\d+$/.test(f)).flatMap(f => fs.readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean))
-}
-
-async function until (what: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    if (await what()) return true
-    if (Date.now() > deadline) return false
-    await sleep(250)
-  }
-}
-
-/**
- * Produces these values (round robin over the partitions) with a producer of its own,
- * disconnected after. Idempotent: a send retried on a broker that has just started
- * does not write its messages twice.
- */
 /** A call to a broker that has just started, tried again for up to a minute while it settles. */
 async function retried<T> (call: () => Promise<T>): Promise<T> {
   for (let deadline = Date.now() + 60_000; ; await new Promise(resolve => setTimeout(resolve, 1000))) {
@@ -115,6 +51,11 @@ async function retried<T> (call: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Produces these values (round robin over the partitions) with a producer of its own,
+ * disconnected after. Idempotent: a send retried on a broker that has just started
+ * does not write its messages twice.
+ */
 async function produce (brokers: string, topic: string, values: string[], partitions: number): Promise<void> {
   const producer = new Kafka({ clientId: 'test', brokers: [brokers], logLevel: logLevel.NOTHING }).producer({ idempotent: true, maxInFlightRequests: 1 })
   await producer.connect()
@@ -209,7 +150,7 @@ t.test('a broker stopped and restarted under a running pipeline', async t => {
     `dstream kafka --brokers ${brokers} --topic ${topic} --group ${group} --from earliest --session-timeout 6s | dstream save ${out}/b`,
     { DSTREAM_STATE_DIR: path.join(work, 'state') })
   started.push(p)
-  t.ok(await until(() => saved(out).length >= before.length || !p.running(), 60_000), `the messages produced before are saved\n${p.stderr()}`)
+  t.ok(await pollFor(() => saved(out).length >= before.length || !p.running(), ok => ok, { ms: 60_000 }), `the messages produced before are saved\n${p.stderr()}`)
   t.equal(saved(out).length, before.length, 'each once')
   t.ok(p.running(), 'the pipeline runs')
 
@@ -218,11 +159,11 @@ t.test('a broker stopped and restarted under a running pipeline', async t => {
   event('broker stopped')
   t.equal(down.code, 0, `the broker is stopped\n${down.stdout}${down.stderr}`)
   const stoppedAt = Date.now()
-  t.notOk(await until(() => !p.running(), 10_000), `the pipeline still runs 10 s after the broker stopped\n${p.stderr()}`)
+  t.notOk(await pollFor(() => !p.running(), ok => ok, { ms: 10_000 }), `the pipeline still runs 10 s after the broker stopped\n${p.stderr()}`)
   // said by the batches ("cannot reach the brokers") or, when the group noticed first, by the group member
   // ("group G: Connection error: connect ECONNREFUSED ..."); either may take kafkajs's retries (20-30 s) to come
   const unreachable = new RegExp(`dstream kafka: (cannot reach the brokers|.*ECONNREFUSED 127\\.0\\.0\\.1:${port})`)
-  await until(() => unreachable.test(p.stderr()) || !p.running(), 45_000)
+  await pollFor(() => unreachable.test(p.stderr()) || !p.running(), ok => ok, { ms: 45_000 })
   t.match(p.stderr(), unreachable, `the pipeline has said it cannot reach the brokers (${((Date.now() - stoppedAt) / 1000).toFixed(1)} s after the stop)`)
   t.ok(p.running(), 'and still runs')
 
@@ -239,7 +180,7 @@ t.test('a broker stopped and restarted under a running pipeline', async t => {
   await produce(brokers, topic, after, partitions)
   t.same(await ends(brokers, topic), [100, 100], 'and 100 more')
   const all = [...before, ...after]
-  t.ok(await until(() => saved(out).length >= all.length || !p.running(), 120_000), `the messages produced after the restart are saved\n${p.stderr()}`)
+  t.ok(await pollFor(() => saved(out).length >= all.length || !p.running(), ok => ok, { ms: 120_000 }), `the messages produced after the restart are saved\n${p.stderr()}`)
 
   event('stopping the pipeline')
   p.signal('SIGINT')

@@ -2,77 +2,14 @@
 // directory, while a producer writes all along: the second one joins (a rebalance),
 // then the first one stops gracefully (its partitions go to the second), and the
 // records the two saved are every record produced, each once.
-import { spawn, type ChildProcess } from 'node:child_process'
-import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { Kafka, logLevel, type Admin } from 'kafkajs'
-import { freshDir, userEnv } from '../helpers.js'
+import { freshDir } from '../helpers.js'
+import { pipeline, saved, within, type Pipeline } from '../kafkaHelpers.js'
 import { kafka } from '../services.js'
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
-
-/** The promise's value, or `otherwise` after `ms` (the timer does not outlive the race). */
-async function within<T, U> (promise: Promise<T>, ms: number, otherwise: U): Promise<T | U> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([promise, new Promise<U>(resolve => { timer = setTimeout(() => resolve(otherwise), ms) })])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-interface Pipeline {
-  child: ChildProcess
-  stderr(): string
-  /** resolves with the exit code */
-  closed: Promise<number | null>
-  running(): boolean
-  /** resolves once `pattern` shows on stderr; rejects after `ms` or when the pipeline exits first */
-  waitFor(pattern: RegExp, ms: number): Promise<void>
-  /** a signal to the pipeline's process group */
-  signal(signal: NodeJS.Signals): void
-}
-
-/**
- * A shell pipeline in a process group of its own, so a signal reaches every command.
- * Stopped with SIGINT (Ctrl-C): bash waits for the pipeline, which stops gracefully,
- * and exits with its status (SIGTERM would kill the waiting bash itself).
- */
-function pipeline (script: string, env: NodeJS.ProcessEnv): Pipeline {
-  const child = spawn('bash', ['-o', 'pipefail', '-c', `unset NODE_OPTIONS; ${script}`], { env: userEnv(env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stderr = ''
-  let done = false
-  const waiters = new Set<() => void>()
-  child.stdout!.resume()
-  child.stderr!.on('data', d => { stderr += d; for (const w of waiters) w() })
-  const closed = new Promise<number | null>(resolve => child.on('close', code => { done = true; for (const w of waiters) w(); resolve(code) }))
-  return {
-    child,
-    stderr: () => stderr,
-    closed,
-    running: () => !done,
-    waitFor (pattern, ms) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => { waiters.delete(check); reject(new Error(`no ${pattern} on stderr after ${ms} ms; stderr:\n${stderr}`)) }, ms)
-        const check = () => {
-          if (pattern.test(stderr)) { clearTimeout(timer); waiters.delete(check); resolve() } else if (done) { clearTimeout(timer); waiters.delete(check); reject(new Error(`exited without ${pattern} on stderr; stderr:\n${stderr}`)) }
-        }
-        waiters.add(check)
-        check()
-      })
-    },
-    signal (signal) {
-      try { process.kill(-child.pid!, signal) } catch { /* gone already */ }
-    }
-  }
-}
-
-/** Every record save wrote under `dir` (files b-TIME, one record a line). */
-function saved (dir: string): string[] {
-  if (!fs.existsSync(dir)) return []
-  return fs.readdirSync(dir).filter(f => /^b-\d+$/.test(f)).flatMap(f => fs.readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean))
-}
 
 /** The partition sets an instance said it reads, in order ("reading T/0,1,2,3"). */
 function readings (stderr: string, topic: string): string[] {

@@ -4,75 +4,16 @@
 // cannot be reached is said on stderr, and the source keeps trying (it does not exit
 // silently) until it is stopped, and a graceful stop still ends it; a Redis lost and
 // back under a running pipeline gets the offsets again.
-import { spawn, type ChildProcess } from 'node:child_process'
-import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import t from 'tap'
 import { Kafka, logLevel } from 'kafkajs'
 import { Redis } from 'ioredis'
-import { ROOT, freshDir, sh, userEnv } from '../helpers.js'
+import { ROOT, freshDir, sh } from '../helpers.js'
+import { pipeline, pollFor, saved, within, type Pipeline } from '../kafkaHelpers.js'
 import { kafka, redis } from '../services.js'
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
-
-/** The promise's value, or `otherwise` after `ms` (the timer does not outlive the race). */
-async function within<T, U> (promise: Promise<T>, ms: number, otherwise: U): Promise<T | U> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([promise, new Promise<U>(resolve => { timer = setTimeout(() => resolve(otherwise), ms) })])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-/** Every record save wrote under `dir` (files PREFIX-TIME, one record a line), in batch order. */
-function saved (dir: string): string[] {
-  if (!fs.existsSync(dir)) return []
-  const files = fs.readdirSync(dir).filter(f => /^b-\d+$/.test(f)).sort((a, b) => Number(a.slice(2)) - Number(b.slice(2)))
-  return files.flatMap(f => fs.readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean))
-}
-
-interface Pipeline {
-  child: ChildProcess
-  stderr(): string
-  /** resolves with the exit code */
-  closed: Promise<number | null>
-  running(): boolean
-  signal(signal: NodeJS.Signals): void
-}
-
-/**
- * A shell pipeline in a process group of its own, so a signal reaches every command.
- * Stopped with SIGINT (Ctrl-C): bash waits for the pipeline, which stops gracefully,
- * and exits with its status (SIGTERM would kill the waiting bash itself).
- */
-function pipeline (script: string, env: NodeJS.ProcessEnv): Pipeline {
-  const child = spawn('bash', ['-o', 'pipefail', '-c', `unset NODE_OPTIONS; ${script}`], { env: userEnv(env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stderr = ''
-  let done = false
-  child.stdout!.resume()
-  child.stderr!.on('data', d => { stderr += d })
-  const closed = new Promise<number | null>(resolve => child.on('close', code => { done = true; resolve(code) }))
-  return {
-    child,
-    stderr: () => stderr,
-    closed,
-    running: () => !done,
-    signal (signal) {
-      try { process.kill(-child.pid!, signal) } catch { /* gone already */ }
-    }
-  }
-}
-
-async function until (what: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    if (await what()) return true
-    if (Date.now() > deadline) return false
-    await sleep(250)
-  }
-}
 
 /** A port nothing listens on now. */
 function freePort (): Promise<number> {
@@ -233,24 +174,24 @@ t.test('a Redis lost and back under a running pipeline', async t => {
   p = pipeline(
     `dstream kafka --brokers ${brokers} --topic ${topic} --group ${group} --from earliest --offsets-store redis://127.0.0.1:${port}/0 | dstream save ${out}/b`,
     { DSTREAM_STATE_DIR: freshDir() })
-  t.ok(await until(async () => same(await hashNow(), { 0: '10', 1: '10' }), 30_000), `the offsets reach Redis: ${JSON.stringify(await hashNow())}\n${p.stderr()}`)
+  t.ok(await pollFor(async () => same(await hashNow(), { 0: '10', 1: '10' }), ok => ok, { ms: 30_000 }), `the offsets reach Redis: ${JSON.stringify(await hashNow())}\n${p.stderr()}`)
   t.equal(saved(out).length, 20, 'the first 20 are saved')
 
   // Redis goes away (without persistence: it comes back empty); the pipeline reads on
   t.equal((await server('stop')).code, 0, 'Redis is stopped')
   await produce(10)
-  t.ok(await until(() => saved(out).length >= 30 || !p!.running(), 30_000), `the records keep coming without Redis\n${p.stderr()}`)
-  t.ok(await until(() => /dstream kafka: cannot (reach|write) redis:\/\//.test(p!.stderr()), 15_000), `the source says it cannot reach the store\n${p.stderr()}`)
+  t.ok(await pollFor(() => saved(out).length >= 30 || !p!.running(), ok => ok, { ms: 30_000 }), `the records keep coming without Redis\n${p.stderr()}`)
+  t.ok(await pollFor(() => /dstream kafka: cannot (reach|write) redis:\/\//.test(p!.stderr()), ok => ok, { ms: 15_000 }), `the source says it cannot reach the store\n${p.stderr()}`)
   t.ok(p.running(), 'and keeps running')
 
   t.equal((await server('start')).code, 0, 'Redis is started again')
-  t.ok(await until(async () => same(await hashNow(), { 0: '15', 1: '15' }), 30_000), `once it is back the offsets of the records read meanwhile reach it: ${JSON.stringify(await hashNow())}\n${p.stderr()}`)
+  t.ok(await pollFor(async () => same(await hashNow(), { 0: '15', 1: '15' }), ok => ok, { ms: 30_000 }), `once it is back the offsets of the records read meanwhile reach it: ${JSON.stringify(await hashNow())}\n${p.stderr()}`)
 
   // lost again, with records read whose offsets it does not have: a graceful stop must still end (the source
   // waits up to 30 s for the commits, then exits)
   t.equal((await server('stop')).code, 0, 'Redis is stopped again')
   await produce(10)
-  t.ok(await until(() => saved(out).length >= 40 || !p!.running(), 30_000), `the records keep coming without Redis\n${p.stderr()}`)
+  t.ok(await pollFor(() => saved(out).length >= 40 || !p!.running(), ok => ok, { ms: 30_000 }), `the records keep coming without Redis\n${p.stderr()}`)
   const stoppedAt = Date.now()
   p.signal('SIGINT')
   const ended = await within(p.closed.then(() => true), 45_000, false)
