@@ -92,7 +92,7 @@ export async function runPipeline (dir: string, stages: string[][], options: { k
  * Runs the pipeline again and again, each time killing a random process of it at a
  * random moment, `kills` times; `stages(run)` may change the pipeline per run.
  */
-export async function crashRuns (dir: string, seed: number, kills: number, stages: string[][], options: { minMs: number, maxMs: number, stdin?: Parameters<typeof runPipeline>[2]['stdin'], afterRun?: () => void, log: (text: string) => void }): Promise<Kill[]> {
+export async function crashRuns (dir: string, seed: number, kills: number, stages: string[][], options: { minMs: number, maxMs: number, stdin?: NonNullable<Parameters<typeof runPipeline>[2]>['stdin'], afterRun?: () => void, log: (text: string) => void }): Promise<Kill[]> {
   const next = random(seed)
   const done: Kill[] = []
   for (let run = 1; run <= kills; run++) {

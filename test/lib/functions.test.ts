@@ -43,6 +43,6 @@ t.test('--require scope', async t => {
 
 t.test('bad functions', async t => {
   t.throws(() => compileFunction('(', {}, 'function'), { exitCode: 2, message: /function does not compile: \(\n {2}SyntaxError/ })
-  t.throws(() => compileFunction('x => ', {}, 'function'), { exitCode: 2 })
-  t.throws(() => compileFunction('function (', {}, 'function'), { exitCode: 2 })
+  t.throws(() => compileFunction('x => ', {}, 'function'), { exitCode: 2, message: /function does not compile: x => / })
+  t.throws(() => compileFunction('function (', {}, 'function'), { exitCode: 2, message: /function does not compile: function \(/ })
 })

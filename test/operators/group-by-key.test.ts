@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { parseOutput, runTable, runWords } from '../helpers.js'
+import { runTable, runWords } from '../helpers.js'
 
 t.test('cases', async t => {
   const cases: Array<[string, string[], unknown[][], unknown[][]]> = [

@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { parseOutput, runTable, runWords } from '../helpers.js'
+import { runTable, runWords } from '../helpers.js'
 
 const deadLetters = (file: string) => fs.readFileSync(file, 'utf8').trim().split('\n').map(l => JSON.parse(l))
 
