@@ -68,7 +68,10 @@ group: the partitions are shared among them round robin, and on a rebalance the
 group waits (up to half the session timeout) until the batches each instance has
 in flight are committed before any partition changes hands, so together they read
 every record once. A member that has not been heard from for --session-timeout is dropped from
-the group, and its partitions go to the others.
+the group, and its partitions go to the others. An instance killed outright (kill -9)
+is the exception: the others take its partitions from the offsets committed to the
+group, and the batches it had emitted but not committed are read again, by them and
+by itself when it is started again (at least once, not exactly once, for those).
 
 Brokers come from --brokers or $DSTREAM_KAFKA_BROKERS; SASL and TLS from
 $DSTREAM_KAFKA_SASL_MECHANISM, $DSTREAM_KAFKA_USERNAME, $DSTREAM_KAFKA_PASSWORD and
@@ -77,6 +80,11 @@ half a minute, then kafka exits 1 naming them. Once running, it never gives up:
 while the brokers are down it says so, its batches stay empty (no end offsets can
 be seen) or wait for their records, and it goes on when they are back. A topic that
 does not exist exits 1, unless --wait-for-topic, which waits for it.
+
+A batch is read whole before it is emitted, so it is held in memory: a group that
+starts --from earliest on a long topic, or a pipeline stopped for a long time, has
+a backlog that one batch would take whole. Give --max-rate-per-partition to take
+it in batches of a bounded size, as with Spark.
 
 --once reads up to the end offsets the partitions have at start, then stops (cron).
 Kafka 4 brokers are not supported (kafkajs's consumer groups do not work with them);
