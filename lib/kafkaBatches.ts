@@ -17,7 +17,6 @@ import type { Component } from './component.js'
 import type { RangeReader } from './kafkaReader.js'
 import { tpKey, tpOf, type Offsets, type OffsetStore } from './offsetStore.js'
 import { membersOf, restartPoint } from './pipeline.js'
-import { emitInChunks } from './replayable.js'
 import { Serial } from './serial.js'
 import { SourceLog, type LoggedBatch, type OffsetRange } from './sourceLog.js'
 import type { Chunk } from './types.js'
@@ -132,7 +131,7 @@ export class KafkaBatches {
     // group is joined (its leader waits for them before it hands partitions on)
     this.watchCommits()
     if (again.length > 0) this.b.say(`replaying ${again.length} batch${again.length === 1 ? '' : 'es'} the pipeline had not committed (${again[0].batch} to ${again.at(-1)!.batch})`)
-    for (const batch of again) await this.emitBatch(batch)
+    for (const batch of again) await this.emit(batch)
     const last = this.log.lastBatch
     this.openTime = Math.max(batchTimeOf(Date.now(), this.b.interval), last === null ? -Infinity : last + this.b.interval)
   }
@@ -288,13 +287,13 @@ export class KafkaBatches {
     }
     const batch: LoggedBatch = { batch: time, interval: this.b.interval, offsets: ranges }
     this.log.appendBatch(batch)
-    const records = await this.recordsOf(batch).catch(err => {
-      // bad input with nothing emitted yet: the batch is taken out of the log again,
-      // so that the run after the fix reads it, sinks or no sinks
+    await this.emit(batch).catch(err => {
+      // bad input: the batch is taken out of the log again, so that the run after the
+      // fix reads it, sinks or no sinks; the chunks of it already emitted are a batch
+      // without its last chunk, which every operator drops at the end of its input
       this.log.rewrite(this.log.start, [], this.log.batches.filter(b => b !== batch))
       throw err
     })
-    await this.emit(batch, records)
     void this.commitCommitted()
     if (this.b.until && this.reachedUntil()) this.close()
   }
@@ -306,36 +305,44 @@ export class KafkaBatches {
     return true
   }
 
-  private async emitBatch (batch: LoggedBatch): Promise<void> {
-    await this.emit(batch, await this.recordsOf(batch))
-  }
-
-  /** The records of a batch's ranges, read from the brokers (as long as that takes). */
-  private async recordsOf (batch: LoggedBatch): Promise<unknown[]> {
+  /**
+   * Reads a batch's ranges from the brokers (as long as that takes) and emits their
+   * records as they come, in chunks, in the order of the ranges; the last chunk carries
+   * the ranges. Every partition is fetched at once; only a bounded part of each is held.
+   */
+  private async emit (batch: LoggedBatch): Promise<void> {
     const ranges = batch.offsets ?? []
+    const { chunk } = this.b
+    // since when a take has waited for the brokers (not for the stages downstream)
+    let waiting: number | undefined
     const slow = setInterval(() => {
+      if (waiting === undefined || Date.now() - waiting < SLOW_READ) return
       const behind = ranges.map(r => `${r.topic}/${r.partition}: ${this.reader.behind(r.topic, r.partition, r.until)}`).filter(s => !s.endsWith(': 0'))
       this.b.say(`batch ${batch.batch}: still waiting for records from the brokers (${behind.join(', ')})`)
-    }, SLOW_READ)
-    let read: KafkaMessage[][]
+    }, SLOW_READ / 2)
+    let records: unknown[] = []
     try {
-      read = await Promise.all(ranges.map(r => r.until > r.from ? this.reader.read(r.topic, r.partition, r.from, r.until) : []))
+      for (const r of ranges) if (r.until > r.from) this.reader.prefetch(r.topic, r.partition, r.from)
+      for (const r of ranges) {
+        for (let at = r.from; at < r.until;) {
+          waiting = Date.now()
+          const { messages, next } = await this.reader.take(r.topic, r.partition, at, r.until)
+          waiting = undefined
+          for (const message of messages) {
+            const record = this.b.record(r.topic, r.partition, message, batch.batch)
+            if (record !== undefined) records.push(record)
+          }
+          at = next
+          // full chunks go as soon as there are more records than a chunk: the last one is never empty unless the batch is
+          let sent = 0
+          for (; records.length - sent > chunk; sent += chunk) await this.b.emit({ time: batch.batch, interval: batch.interval, records: records.slice(sent, sent + chunk), more: true })
+          if (sent > 0) records = records.slice(sent)
+        }
+      }
     } finally {
       clearInterval(slow)
     }
-    const records: unknown[] = []
-    ranges.forEach((r, i) => {
-      for (const message of read[i]) {
-        const record = this.b.record(r.topic, r.partition, message, batch.batch)
-        if (record !== undefined) records.push(record)
-      }
-    })
-    return records
-  }
-
-  private async emit (batch: LoggedBatch, records: unknown[]): Promise<void> {
-    const ranges = batch.offsets ?? []
-    await emitInChunks({ chunk: this.b.chunk, emit: chunk => this.b.emit(chunk.more ? chunk : { ...chunk, extra: { offsets: ranges } }) }, batch.batch, batch.interval, records)
+    await this.b.emit({ time: batch.batch, interval: batch.interval, records, extra: { offsets: ranges } })
     this.emittedUpTo = batch.batch
   }
 

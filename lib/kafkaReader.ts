@@ -3,7 +3,9 @@
 // consumer group, so the reader is a consumer in a group of its own (one member:
 // every partition is its), never commits, pauses every partition it is not
 // asked for, and seeks the others to where they are wanted. Records fetched
-// ahead wait in a buffer per partition, up to a bound, then the partition pauses.
+// wait in a buffer per partition, up to a bound, then the partition pauses; a
+// range is taken from the buffer piece by piece as the records come, so a batch
+// of any size is never held whole.
 import { randomUUID } from 'node:crypto'
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs'
 
@@ -21,8 +23,8 @@ interface PartitionRead {
   position: number
   buffer: KafkaMessage[]
   paused: boolean
-  /** a read waiting for records up to `until`, and when the position last moved */
-  waiting?: { until: number, out: KafkaMessage[], resolve(messages: KafkaMessage[]): void, moved: number }
+  /** a take waiting for the position to move, and since when */
+  waiting?: { resolve(): void, moved: number }
 }
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`
@@ -90,16 +92,24 @@ export class RangeReader {
       .finally(() => { this.renewing = false })
   }
 
+  /** Starts fetching a partition from `from`, for a take() to come. */
+  prefetch (topic: string, partition: number, from: number): void {
+    this.want(topic, partition, from)
+  }
+
   /**
-   * The records of [from, until) of a partition, in offset order (offsets of aborted
-   * transactions and control records hold none). Waits as long as the records take to
-   * come; reads of one partition go one after another.
+   * The next records of [from, until) of a partition, in offset order (offsets of
+   * aborted transactions and control records hold none): those already fetched, or
+   * else those of the next fetch, as long as they take to come. `next` is where the
+   * following take goes on from; the range is read when it is `until`. Takes of one
+   * partition go one after another.
    */
-  read (topic: string, partition: number, from: number, until: number): Promise<KafkaMessage[]> {
+  async take (topic: string, partition: number, from: number, until: number): Promise<{ messages: KafkaMessage[], next: number }> {
     const p = this.want(topic, partition, from)
-    const out = this.takeFrom(p, until)
-    if (p.position >= until) return Promise.resolve(out)
-    return new Promise(resolve => { p.waiting = { until, out, resolve, moved: Date.now() } })
+    if (p.position < until && (p.buffer.length === 0 || Number(p.buffer[0].offset) >= until)) {
+      await new Promise<void>(resolve => { p.waiting = { resolve, moved: Date.now() } })
+    }
+    return { messages: this.takeFrom(p, until), next: Math.min(p.position, until) }
   }
 
   /** How many records of a partition a read up to `until` still waits for (for messages). */
@@ -185,11 +195,7 @@ export class RangeReader {
     const p = this.partitions.get(key(batch.topic, batch.partition))
     // a fetch from elsewhere than where the partition is (made before a seek) is dropped
     if (!p || Number((batch as typeof batch & { fetchedOffset: string }).fetchedOffset) !== p.position) return
-    const w = p.waiting
-    for (const message of batch.messages) {
-      if (w && Number(message.offset) < w.until) w.out.push(message)
-      else p.buffer.push(message)
-    }
+    for (const message of batch.messages) p.buffer.push(message)
     this.moved(batch.topic, batch.partition, p.position, Number(batch.lastOffset()) + 1)
   }
 
@@ -199,12 +205,11 @@ export class RangeReader {
     if (!p || first !== p.position || next <= p.position) return
     p.position = next
     const w = p.waiting
-    if (w) w.moved = Date.now()
-    if (w && p.position >= w.until) {
+    if (w) {
+      // a waiting take empties the buffer at once: no pause for what it takes
       p.waiting = undefined
-      w.resolve(w.out)
-    }
-    if (!p.paused && p.buffer.length >= AHEAD) {
+      w.resolve()
+    } else if (!p.paused && p.buffer.length >= AHEAD) {
       p.paused = true
       this.control(() => this.consumer.pause([{ topic, partitions: [partition] }]))
     }

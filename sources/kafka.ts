@@ -81,10 +81,14 @@ while the brokers are down it says so, its batches stay empty (no end offsets ca
 be seen) or wait for their records, and it goes on when they are back. A topic that
 does not exist exits 1, unless --wait-for-topic, which waits for it.
 
-A batch is read whole before it is emitted, so it is held in memory: a group that
-starts --from earliest on a long topic, or a pipeline stopped for a long time, has
-a backlog that one batch would take whole. Give --max-rate-per-partition to take
-it in batches of a bounded size, as with Spark.
+A batch goes out in chunks (--chunk) as its records come, so a large one (the
+backlog of a group that starts --from earliest on a long topic, or of a pipeline
+stopped for a long time) is never held whole: the source keeps some 20,000 records
+per partition read ahead. The stages that need whole batches (reduce-by-key,
+windows, state) still hold what they keep of one; --max-rate-per-partition bounds
+the size of a batch, as with Spark. Bad input in the middle of a batch (exit 65)
+leaves the chunks of it already sent without their last one, and every stage drops
+such an unfinished batch.
 
 --once reads up to the end offsets the partitions have at start, then stops (cron).
 Kafka 4 brokers are not supported (kafkajs's consumer groups do not work with them);

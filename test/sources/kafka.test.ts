@@ -501,6 +501,32 @@ t.test('bad input, missing topics, unreachable brokers, bad usage', async t => {
     await lagZero(t, brokers, group, topic, 'and the group is at the end: lag 0')
   })
 
+  t.test('bad input after chunks of its batch went: the unfinished batch is dropped downstream, and the run with skip has every good record once', async t => {
+    // a batch goes out in chunks as its records come, partition after partition: the
+    // good records of partition 0 leave before the bad one of partition 1 is read
+    const two = await createTopic(brokers, uniqueName('bad2'), 2)
+    t.teardown(() => deleteTopics(brokers, [two]))
+    await produce(brokers, two, [...['1', '2', '3'].map(value => ({ value, partition: 0 })), { value: '4', partition: 1 }, { value: 'oops{', partition: 1 }])
+    const state = freshDir()
+    const group = uniqueName('g')
+    const dir = freshDir()
+    const out = path.join(dir, 'out')
+    const pipeline = (flags: string) => `dstream kafka --topic ${two} --group ${group} --from earliest --once --json --chunk 1 ${flags} | tee -a ${dir}/wire.ndjson | dstream map '_ * 10' | dstream save ${out}/batch`
+    // the source's own exit status (save's, at the end of the pipe, is 1: see below)
+    const failed = await sh(pipeline('') + '; exit ${PIPESTATUS[0]}', { env: env(state), timeout: 120_000 })
+    t.equal(failed.code, 65, `kafka: exit 65\n${failed.stderr}`)
+    const wire: Line[] = fs.readFileSync(path.join(dir, 'wire.ndjson'), 'utf8').split('\n').filter(Boolean).map(l => JSON.parse(l))
+    const sent = wire.filter(c => c.time === wire.at(-1)?.time)
+    t.ok(sent.length >= 2 && sent.every(c => c.more === true), `chunks of the batch went before the bad record (${sent.length}, all with more)`)
+    t.match(failed.stderr, /dstream save: input ended inside batch \d+ .*dropped/, 'save says it drops the unfinished batch')
+    t.same(fs.existsSync(out) ? fs.readdirSync(out) : [], [], 'save wrote nothing, not even a temporary file')
+    const again = await sh(pipeline('--on-bad-input skip'), { env: env(state), timeout: 120_000 })
+    t.equal(again.code, 0, again.stderr)
+    const files = fs.readdirSync(out).filter(f => !f.startsWith('.'))
+    t.same(files.flatMap(f => fs.readFileSync(path.join(out, f), 'utf8').split('\n').filter(Boolean)), ['10', '20', '30', '40'], 'save has every good record once, in one batch')
+    await lagZero(t, brokers, group, two, 'and the group is at the end: lag 0')
+  })
+
   t.test('a topic that does not exist: exit 1 naming it; --wait-for-topic waits for it', async t => {
     const missing = uniqueName('missing')
     const ran = await sh(`dstream kafka --topic ${missing} --group ${uniqueName('g')} --once`, { env: env(), timeout: 120_000 })
