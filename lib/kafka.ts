@@ -13,11 +13,28 @@ export const BROKERS_OPTION: Record<string, OptionSpec> = {
   brokers: { type: 'string', meta: 'LIST', describe: 'the brokers, host:port,host:port (default: $DSTREAM_KAFKA_BROKERS)' }
 }
 
+/** The SASL mechanisms kafkajs speaks with a user name and a password. */
+const MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512']
+
+/**
+ * What a failure to connect says, and which setting to look at when it is one of
+ * SASL or TLS: those are not outages, and the error alone does not say where the
+ * credentials or the trust came from.
+ */
+export function connectionProblem (err: unknown): string {
+  const message = (err as Error).message
+  if (/SASL .*authentication failed|Authentication failed/i.test(message)) return `${message} (the credentials come from DSTREAM_KAFKA_USERNAME and DSTREAM_KAFKA_PASSWORD)`
+  if (/SASL mechanism/i.test(message)) return `${message} (DSTREAM_KAFKA_SASL_MECHANISM)`
+  if (/certificate|CERT_|altnames/i.test(message)) return `${message} (DSTREAM_KAFKA_SSL=1: the brokers' certificate is not trusted here; NODE_EXTRA_CA_CERTS may name a file with the CA that signed it)`
+  return message
+}
+
 /** `retries`: how often a request is tried again (with backoff up to 5 s) before it fails; 8 is about half a minute. */
 export function kafkaClient (operator: string, brokers: string | undefined, env: NodeJS.ProcessEnv = process.env, retries = 8): Kafka {
   const list = (brokers ?? env.DSTREAM_KAFKA_BROKERS ?? '').split(',').map(b => b.trim()).filter(Boolean)
   if (list.length === 0) throw new UsageError(`dstream ${operator}: no brokers: give --brokers host:port or set DSTREAM_KAFKA_BROKERS`)
   const mechanism = env.DSTREAM_KAFKA_SASL_MECHANISM?.toLowerCase()
+  if (mechanism !== undefined && !MECHANISMS.includes(mechanism)) throw new UsageError(`dstream ${operator}: DSTREAM_KAFKA_SASL_MECHANISM=${env.DSTREAM_KAFKA_SASL_MECHANISM} is not one of ${MECHANISMS.join(', ')}`)
   const sasl = mechanism ? { mechanism, username: env.DSTREAM_KAFKA_USERNAME ?? '', password: env.DSTREAM_KAFKA_PASSWORD ?? '' } as SASLOptions : undefined
   return new Kafka({
     clientId: `dstream-${operator}`,

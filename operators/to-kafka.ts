@@ -9,7 +9,7 @@ import type { Producer } from 'kafkajs'
 import { nameOf } from '../lib/component.js'
 import { RuntimeError } from '../lib/errors.js'
 import { compileFunction } from '../lib/functions.js'
-import { BROKERS_OPTION, instanceTag, kafkaClient } from '../lib/kafka.js'
+import { BROKERS_OPTION, connectionProblem, instanceTag, kafkaClient } from '../lib/kafka.js'
 import { plainText } from '../lib/show.js'
 import { SKIP, type OperatorDefinition } from '../lib/types.js'
 
@@ -42,7 +42,8 @@ fenced off. The topic must exist.
 
 Brokers come from --brokers or $DSTREAM_KAFKA_BROKERS; SASL and TLS from
 $DSTREAM_KAFKA_SASL_MECHANISM (plain, scram-sha-256, scram-sha-512),
-$DSTREAM_KAFKA_USERNAME, $DSTREAM_KAFKA_PASSWORD and DSTREAM_KAFKA_SSL=1. A broker
+$DSTREAM_KAFKA_USERNAME, $DSTREAM_KAFKA_PASSWORD and DSTREAM_KAFKA_SSL=1 (a private
+CA: NODE_EXTRA_CA_CERTS=FILE); credentials the brokers refuse exit 1 at once. A broker
 that cannot be reached is retried with backoff for about half a minute, then
 to-kafka stops with exit 1 naming the batch; so does a topic that does not exist.
 
@@ -73,7 +74,7 @@ Writes nothing on stdout unless --pass, which forwards the batches unchanged.`,
     const kafka = kafkaClient(toKafka.name, opts.brokers)
     const admin = kafka.admin()
     let producer: Producer | undefined
-    const failed = (what: string, err: unknown) => new RuntimeError(`dstream to-kafka: ${what}: ${(err as Error).message}`)
+    const failed = (what: string, err: unknown) => new RuntimeError(`dstream to-kafka: ${what}: ${connectionProblem(err)}`)
 
     // what an earlier run wrote for good: the batch time committed with its last transaction
     let written = -Infinity

@@ -7,7 +7,7 @@ import { usage } from '../lib/cli.js'
 import { Component } from '../lib/component.js'
 import { parseDuration } from '../lib/durations.js'
 import { DstreamError, RuntimeError } from '../lib/errors.js'
-import { BROKERS_OPTION, kafkaClient } from '../lib/kafka.js'
+import { BROKERS_OPTION, connectionProblem, kafkaClient } from '../lib/kafka.js'
 import { KafkaBatches } from '../lib/kafkaBatches.js'
 import { GroupMember } from '../lib/kafkaGroup.js'
 import { RangeReader } from '../lib/kafkaReader.js'
@@ -74,9 +74,12 @@ group, and the batches it had emitted but not committed are read again, by them 
 by itself when it is started again (at least once, not exactly once, for those).
 
 Brokers come from --brokers or $DSTREAM_KAFKA_BROKERS; SASL and TLS from
-$DSTREAM_KAFKA_SASL_MECHANISM, $DSTREAM_KAFKA_USERNAME, $DSTREAM_KAFKA_PASSWORD and
-DSTREAM_KAFKA_SSL=1. Brokers that cannot be reached at start are tried for about
-half a minute, then kafka exits 1 naming them. Once running, it never gives up:
+$DSTREAM_KAFKA_SASL_MECHANISM (plain, scram-sha-256, scram-sha-512),
+$DSTREAM_KAFKA_USERNAME, $DSTREAM_KAFKA_PASSWORD and DSTREAM_KAFKA_SSL=1 (brokers
+whose certificate a private CA signed: NODE_EXTRA_CA_CERTS=FILE, FILE holding the
+CA's certificate). Credentials the brokers refuse exit 1 at once. Brokers that
+cannot be reached at start are tried for about half a minute, then kafka exits 1
+naming them. Once running, it never gives up:
 while the brokers are down it says so, its batches stay empty (no end offsets can
 be seen) or wait for their records, and it goes on when they are back. A topic that
 does not exist exits 1, unless --wait-for-topic, which waits for it.
@@ -141,7 +144,7 @@ use Kafka 3.x.`,
     } catch (err) {
       await admin.disconnect().catch(() => {})
       if (err instanceof RuntimeError) throw err
-      throw new RuntimeError(`dstream kafka: cannot reach the brokers ${brokers}: ${(err as Error).message}`)
+      throw new RuntimeError(`dstream kafka: cannot reach the brokers ${brokers}: ${connectionProblem(err)}`)
     }
     // what still needs the brokers at start: a failure here names them and exits 1
     const atStart = async <T>(call: () => Promise<T>): Promise<T> => {
@@ -149,7 +152,7 @@ use Kafka 3.x.`,
         return await call()
       } catch (err) {
         if (err instanceof DstreamError) throw err
-        throw new RuntimeError(`dstream kafka: cannot start with the brokers ${brokers}: ${(err as Error).message}`)
+        throw new RuntimeError(`dstream kafka: cannot start with the brokers ${brokers}: ${connectionProblem(err)}`)
       }
     }
     const store = await offsetStore(kafka.name, opts.offsetsStore, client, admin, opts.group, ctx.stateDir, say)

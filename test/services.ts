@@ -2,10 +2,16 @@
 // test is skipped with "skipped: no Kafka" / "skipped: no Redis"; with
 // DSTREAM_REQUIRE_SERVICES=1 (set by .ci/run) a missing service fails the test instead.
 import net from 'node:net'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 
 export const KAFKA = process.env.DSTREAM_TEST_KAFKA ?? '127.0.0.1:19092'
 export const REDIS = process.env.DSTREAM_TEST_REDIS ?? '127.0.0.1:16379'
+/** The test broker's SASL_PLAINTEXT and SSL listeners, and the CA a client trusts for the latter (scripts/kafka/broker.sh). */
+export const KAFKA_SASL = process.env.DSTREAM_TEST_KAFKA_SASL ?? '127.0.0.1:19094'
+export const KAFKA_SSL = process.env.DSTREAM_TEST_KAFKA_SSL ?? '127.0.0.1:19095'
+export const KAFKA_CA = process.env.DSTREAM_TEST_KAFKA_CA ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '.kafka', 'tls', 'ca.pem')
 
 function answers (address: string): Promise<boolean> {
   const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))]
@@ -29,6 +35,13 @@ async function service (t: Test, name: string, address: string, script: string):
 /** The broker address, or undefined after skipping (or failing, when services are required) the test. */
 export function kafka (t: Test): Promise<string | undefined> {
   return service(t, 'Kafka', KAFKA, 'scripts/kafka/broker.sh')
+}
+
+/** The broker's SASL and SSL listeners, or undefined after skipping (or failing, when services are required) the test. */
+export async function kafkaSecure (t: Test): Promise<{ sasl: string, ssl: string, ca: string } | undefined> {
+  const sasl = await service(t, 'Kafka SASL listener', KAFKA_SASL, 'scripts/kafka/broker.sh')
+  const ssl = sasl && await service(t, 'Kafka SSL listener', KAFKA_SSL, 'scripts/kafka/broker.sh')
+  return sasl && ssl ? { sasl, ssl, ca: KAFKA_CA } : undefined
 }
 
 /** The Redis server's address (host:port), or undefined after skipping (or failing, when services are required) the test. */

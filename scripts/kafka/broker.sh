@@ -14,6 +14,13 @@
 #   KAFKA_CONTROLLER_PORT  its KRaft controller (default KAFKA_PORT + 1)
 #   KAFKA_KEEP_DATA=1      stop keeps the data, and start starts on it when there is some
 #                          (a restart of the same broker, topics and offsets and all)
+#   KAFKA_SASL_PORT        a SASL_PLAINTEXT listener (default KAFKA_PORT + 2; empty: none)
+#   KAFKA_SSL_PORT         an SSL listener (default KAFKA_PORT + 3; empty: none)
+# The SASL listener takes PLAIN and SCRAM-SHA-256, both for the user dstream with the
+# password dstream-secret. The SSL listener's certificate is self-signed for
+# 127.0.0.1, made with Java's keytool at the first start: KAFKA_HOME/tls/ca.pem is
+# what a client trusts (NODE_EXTRA_CA_CERTS). They are there for the tests of the
+# client side of SASL and TLS; the tests themselves use PLAINTEXT.
 # The jars are shared by every broker: .kafka/libs in the project (KAFKA_LIBS), fetched once.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -23,6 +30,8 @@ libs="${KAFKA_LIBS:-$root/.kafka/libs}"
 port="${KAFKA_PORT:-19092}"
 controller="${KAFKA_CONTROLLER_PORT:-$((port + 1))}"
 keep="${KAFKA_KEEP_DATA:-0}"
+sasl_port="${KAFKA_SASL_PORT-$((port + 2))}"
+ssl_port="${KAFKA_SSL_PORT-$((port + 3))}"
 
 answers () { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 
@@ -32,21 +41,51 @@ fetch () {
   mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies -DoutputDirectory="$libs"
 }
 
+# A self-signed certificate for 127.0.0.1 (the SSL listener's), once: KAFKA_HOME/tls.
+certificate () {
+  [ -f "$home/tls/ca.pem" ] && return
+  mkdir -p "$home/tls"
+  rm -f "$home/tls/broker.p12"
+  keytool -genkeypair -alias broker -keyalg RSA -keysize 2048 -validity 3650 -dname CN=127.0.0.1 -ext SAN=ip:127.0.0.1 \
+    -keystore "$home/tls/broker.p12" -storetype PKCS12 -storepass dstream -keypass dstream > /dev/null 2>&1
+  keytool -exportcert -rfc -alias broker -keystore "$home/tls/broker.p12" -storepass dstream > "$home/tls/ca.pem.new" 2>/dev/null
+  mv "$home/tls/ca.pem.new" "$home/tls/ca.pem"
+}
+
 start () {
   if answers; then echo "kafka: already answering on 127.0.0.1:$port"; return; fi
   fetch
   local restart=0
   if [ "$keep" = 1 ] && [ -f "$home/data/meta.properties" ]; then restart=1; else rm -rf "$home/data"; fi
   mkdir -p "$home/data"
+  local listeners="PLAINTEXT://127.0.0.1:$port" secure="" scram=()
+  if [ -n "$sasl_port" ]; then
+    listeners="$listeners,SASL_PLAINTEXT://127.0.0.1:$sasl_port"
+    secure="$secure
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_dstream=\"dstream-secret\";
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+    # KRaft keeps SCRAM credentials in its metadata: they are written when the storage is formatted
+    scram=(--add-scram 'SCRAM-SHA-256=[name=dstream,password=dstream-secret]')
+  fi
+  if [ -n "$ssl_port" ]; then
+    certificate
+    listeners="$listeners,SSL://127.0.0.1:$ssl_port"
+    secure="$secure
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$home/tls/broker.p12
+ssl.keystore.password=dstream
+ssl.key.password=dstream"
+  fi
   cat > "$home/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=$listeners,CONTROLLER://127.0.0.1:$controller
+advertised.listeners=$listeners
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL
+inter.broker.listener.name=PLAINTEXT$secure
 log.dirs=$home/data
 num.partitions=1
 offsets.topic.replication.factor=1
@@ -66,7 +105,7 @@ log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
 PROPS
   local cp="$libs/*"
   local log4j="-Dlog4j.configuration=file:$home/log4j.properties"
-  [ "$restart" = 1 ] || java "$log4j" -cp "$cp" kafka.tools.StorageTool format -t "$(java "$log4j" -cp "$cp" kafka.tools.StorageTool random-uuid)" -c "$home/server.properties" > "$home/format.log"
+  [ "$restart" = 1 ] || java "$log4j" -cp "$cp" kafka.tools.StorageTool format -t "$(java "$log4j" -cp "$cp" kafka.tools.StorageTool random-uuid)" -c "$home/server.properties" "${scram[@]}" > "$home/format.log"
   nohup java -Xmx512m -Dlog4j.configuration="file:$home/log4j.properties" -cp "$cp" kafka.Kafka "$home/server.properties" > "$home/stdout.log" 2>&1 &
   echo $! > "$home/pid"
   for _ in $(seq 1 120); do

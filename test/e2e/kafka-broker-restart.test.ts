@@ -92,7 +92,8 @@ t.test('a broker stopped and restarted under a running pipeline', async t => {
   if (!await kafka(t)) return
   const [port, controllerPort] = await brokerPorts()
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'dstream-broker-'))
-  const brokerEnv = { KAFKA_HOME: home, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controllerPort), KAFKA_KEEP_DATA: '1' }
+  // no SASL or SSL listener: their ports (KAFKA_PORT + 2 and + 3) are not known to be free
+  const brokerEnv = { KAFKA_HOME: home, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controllerPort), KAFKA_KEEP_DATA: '1', KAFKA_SASL_PORT: '', KAFKA_SSL_PORT: '' }
   const broker = (command: 'start' | 'stop') => sh(`${BROKER_SH} ${command}`, { env: brokerEnv, timeout: 120_000, cwd: ROOT })
   const started: Pipeline[] = []
   // what the pipeline wrote and its state directory: kept when the test fails, for a look at them
