@@ -29,6 +29,24 @@ export function connectionProblem (err: unknown): string {
   return message
 }
 
+/**
+ * An admin call tried again while kafkajs calls its failure retriable, for up to `ms`:
+ * kafkajs's admin does not itself retry a group coordinator that has moved or is
+ * still loading (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS), as on a broker
+ * that has just started and is creating __consumer_offsets.
+ */
+export async function whileRetriable<T> (call: () => Promise<T>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms
+  for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
+    try {
+      return await call()
+    } catch (err) {
+      if ((err as { retriable?: boolean }).retriable !== true || Date.now() + wait > deadline) throw err
+      await new Promise(resolve => setTimeout(resolve, wait))
+    }
+  }
+}
+
 /** `retries`: how often a request is tried again (with backoff up to 5 s) before it fails; 8 is about half a minute. */
 export function kafkaClient (operator: string, brokers: string | undefined, env: NodeJS.ProcessEnv = process.env, retries = 8): Kafka {
   const list = (brokers ?? env.DSTREAM_KAFKA_BROKERS ?? '').split(',').map(b => b.trim()).filter(Boolean)

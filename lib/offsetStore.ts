@@ -10,7 +10,7 @@
 // it has in flight before its partitions go to another member (lib/kafkaGroup.ts).
 import type { Admin, Kafka, Producer } from 'kafkajs'
 import { UsageError } from './errors.js'
-import { instanceTag } from './kafka.js'
+import { instanceTag, whileRetriable } from './kafka.js'
 
 /** "topic\u0000partition" → the next offset to read */
 export type Offsets = Map<string, number>
@@ -36,7 +36,7 @@ class KafkaGroupStore implements OffsetStore {
 
   async read (topics: string[]): Promise<Offsets> {
     const offsets: Offsets = new Map()
-    for (const { topic, partitions } of await this.admin.fetchOffsets({ groupId: this.group, topics })) {
+    for (const { topic, partitions } of await whileRetriable(() => this.admin.fetchOffsets({ groupId: this.group, topics }))) {
       for (const { partition, offset } of partitions) if (Number(offset) >= 0) offsets.set(tpKey(topic, partition), Number(offset))
     }
     return offsets

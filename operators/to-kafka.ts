@@ -9,7 +9,7 @@ import type { Producer } from 'kafkajs'
 import { nameOf } from '../lib/component.js'
 import { RuntimeError } from '../lib/errors.js'
 import { compileFunction } from '../lib/functions.js'
-import { BROKERS_OPTION, connectionProblem, instanceTag, kafkaClient } from '../lib/kafka.js'
+import { BROKERS_OPTION, connectionProblem, instanceTag, kafkaClient, whileRetriable } from '../lib/kafka.js'
 import { plainText } from '../lib/show.js'
 import { SKIP, type OperatorDefinition } from '../lib/types.js'
 
@@ -82,7 +82,7 @@ Writes nothing on stdout unless --pass, which forwards the batches unchanged.`,
       await admin.connect()
       const topics = await admin.listTopics()
       if (!topics.includes(opts.topic)) throw new Error(`the topic ${opts.topic} does not exist`)
-      const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [opts.topic] })
+      const [offsets] = await whileRetriable(() => admin.fetchOffsets({ groupId: group, topics: [opts.topic] }))
       const committed = offsets?.partitions.find(p => p.partition === 0)?.offset
       if (committed !== undefined && Number(committed) >= 0) written = Number(committed)
       producer = kafka.producer({ transactionalId: `dstream-${name}.${tag}`, idempotent: true, maxInFlightRequests: 1 })
