@@ -23,7 +23,7 @@ const MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512']
  */
 export function connectionProblem (err: unknown): string {
   const message = (err as Error).message
-  if (/SASL .*authentication failed|Authentication failed/i.test(message)) return `${message} (the credentials come from DSTREAM_KAFKA_USERNAME and DSTREAM_KAFKA_PASSWORD)`
+  if (/authentication failed/i.test(message)) return `${message} (the credentials come from DSTREAM_KAFKA_USERNAME and DSTREAM_KAFKA_PASSWORD)`
   if (/SASL mechanism/i.test(message)) return `${message} (DSTREAM_KAFKA_SASL_MECHANISM)`
   if (/certificate|CERT_|altnames/i.test(message)) return `${message} (DSTREAM_KAFKA_SSL=1: the brokers' certificate is not trusted here; NODE_EXTRA_CA_CERTS may name a file with the CA that signed it)`
   return message

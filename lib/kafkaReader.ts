@@ -12,7 +12,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs'
 /** Stop fetching ahead for a partition with this many records waiting. */
 const AHEAD = 20000
 /**
- * A read that has waited this long without a record coming, for records that were
+ * A take that has waited this long without a record coming, for records that were
  * there when its batch was cut, is stalled: kafkajs's consumer does not always
  * come back whole from a broker that went away, so the reader starts a new one.
  */
@@ -112,7 +112,7 @@ export class RangeReader {
     return { messages: this.takeFrom(p, until), next: Math.min(p.position, until) }
   }
 
-  /** How many records of a partition a read up to `until` still waits for (for messages). */
+  /** How many records of a partition a take up to `until` still waits for (for messages). */
   behind (topic: string, partition: number, until: number): number {
     const p = this.partitions.get(key(topic, partition))
     return p ? Math.max(0, until - p.position) : until

@@ -67,9 +67,9 @@ Several instances of one pipeline (each with its own state directory) may read o
 group: the partitions are shared among them round robin, and on a rebalance the
 group waits (up to half the session timeout) until the batches each instance has
 in flight are committed before any partition changes hands, so together they read
-every record once. A member that has not been heard from for --session-timeout is dropped from
-the group, and its partitions go to the others. An instance killed outright (kill -9)
-is the exception: the others take its partitions from the offsets committed to the
+every record once. A member that has not been heard from for --session-timeout is
+dropped from the group, and its partitions go to the others. An instance killed
+outright (kill -9) is the exception: the others take its partitions from the offsets committed to the
 group, and the batches it had emitted but not committed are read again, by them and
 by itself when it is started again (at least once, not exactly once, for those).
 
