@@ -8,14 +8,14 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { Checkpoint } from '../lib/checkpoint.js'
-import { Component } from '../lib/component.js'
-import { OperatorContext } from '../lib/context.js'
-import { DeadLetter } from '../lib/deadLetter.js'
-import { Stage } from '../lib/stage.js'
-import { parseArgs } from '../lib/cli.js'
-import { find } from '../lib/registry.js'
-import type { Chunk, Instance, OperatorDefinition } from '../lib/types.js'
+import { Checkpoint } from '../lib/durability/checkpoint.js'
+import { Component } from '../lib/durability/component.js'
+import { OperatorContext } from '../lib/engine/context.js'
+import { DeadLetter } from '../lib/durability/deadLetter.js'
+import { Stage } from '../lib/engine/stage.js'
+import { parseArgs } from '../lib/cli/args.js'
+import { find } from '../lib/cli/registry.js'
+import type { Chunk, Instance, OperatorDefinition } from '../lib/core/types.js'
 
 const RATE = Number(process.env.RATE ?? 100_000)
 const BATCHES = Number(process.env.BATCHES ?? 3800)

@@ -1,7 +1,7 @@
 // Spark: PairDStreamFunctions.cogroup (two streams), or transform + RDD.cogroup with
 // a static dataset. Spark's pair of Iterables is a pair of arrays.
-import { JOIN_DESCRIPTION, JOIN_OPTIONS, startJoin, type JoinOptions } from '../lib/join.js'
-import type { OperatorDefinition } from '../lib/types.js'
+import { JOIN_DESCRIPTION, JOIN_OPTIONS, startJoin, type JoinOptions } from '../lib/ops/join.js'
+import type { OperatorDefinition } from '../lib/core/types.js'
 
 const cogroup: OperatorDefinition<JoinOptions> = {
   kind: 'operator',

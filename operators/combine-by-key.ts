@@ -3,10 +3,9 @@
 // which Spark calls to join the combiners of different partitions, is compiled (a
 // typo is a usage error) but never called. Spark's partitioner and mapSideCombine
 // are not offered.
-import { compileFunction } from '../lib/functions.js'
-import { KeyedFold } from '../lib/keyed.js'
-import type { OperatorDefinition } from '../lib/types.js'
-import { PARTITIONS_OPTION } from '../lib/options.js'
+import { compileFunction } from '../lib/core/functions.js'
+import { KeyedFold, PARTITIONS_OPTION } from '../lib/ops/keyed.js'
+import type { OperatorDefinition } from '../lib/core/types.js'
 
 interface CombineByKeyOptions { create: string, mergeValue: string, mergeCombiners: string }
 

@@ -2,11 +2,10 @@
 // reduceByKeyAndWindow(_ + _, _ - _, ..., filter count != 0): incremental, and a
 // value with no occurrences left in the window is dropped. numPartitions is accepted
 // and ignored.
-import { ValueCounts } from '../lib/counts.js'
-import { compileReducer } from '../lib/functions.js'
-import { PARTITIONS_OPTION } from '../lib/options.js'
-import { WINDOW_OPTIONS, WindowSpec, keyedWindowInstance, windowFold } from '../lib/window.js'
-import type { OperatorDefinition } from '../lib/types.js'
+import { PARTITIONS_OPTION, ValueCounts } from '../lib/ops/keyed.js'
+import { compileReducer } from '../lib/core/functions.js'
+import { WINDOW_OPTIONS, WindowSpec, keyedWindowInstance, windowFold } from '../lib/ops/window.js'
+import type { OperatorDefinition } from '../lib/core/types.js'
 
 interface CountByValueAndWindowOptions { length?: string, slide?: string }
 

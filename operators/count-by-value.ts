@@ -1,8 +1,7 @@
 // Spark: DStream.countByValue. One [value, count] per distinct value of a batch;
 // Spark's numPartitions has no meaning in one process and is not offered.
-import { ValueCounts } from '../lib/counts.js'
-import type { OperatorDefinition } from '../lib/types.js'
-import { PARTITIONS_OPTION } from '../lib/options.js'
+import { PARTITIONS_OPTION, ValueCounts } from '../lib/ops/keyed.js'
+import type { OperatorDefinition } from '../lib/core/types.js'
 
 const countByValue: OperatorDefinition = {
   kind: 'operator',

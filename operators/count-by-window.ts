@@ -2,9 +2,9 @@
 // One difference: Spark's gives an empty batch for windows before the first record
 // (its reduceByWindow has no value yet); this one gives [0], as dstream's count does
 // for an empty batch, so every window end has its number.
-import { compileReducer } from '../lib/functions.js'
-import { ONE, WINDOW_OPTIONS, WindowSpec, keyedWindowInstance, windowFold } from '../lib/window.js'
-import type { OperatorDefinition } from '../lib/types.js'
+import { compileReducer } from '../lib/core/functions.js'
+import { ONE, WINDOW_OPTIONS, WindowSpec, keyedWindowInstance, windowFold } from '../lib/ops/window.js'
+import type { OperatorDefinition } from '../lib/core/types.js'
 
 interface CountByWindowOptions { length?: string, slide?: string }
 

@@ -1,6 +1,6 @@
 // Spark: DStream.count. One record per batch, its number of records; 0 for an
 // empty batch, as Spark (which unions in a zero for that reason).
-import type { OperatorDefinition } from '../lib/types.js'
+import type { OperatorDefinition } from '../lib/core/types.js'
 
 const count: OperatorDefinition = {
   kind: 'operator',

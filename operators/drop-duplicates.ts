@@ -1,12 +1,11 @@
 // Structured Streaming: Dataset.dropDuplicates (with a watermark: --within). There is
 // no DStream counterpart. The key is FN(record) instead of a list of columns; the
 // horizon counts in batch time from the batch a key was kept in, not by event time.
-import { usage } from '../lib/cli.js'
-import { parseDuration } from '../lib/durations.js'
-import { UsageError, excerpt } from '../lib/errors.js'
-import { compileFunction } from '../lib/functions.js'
-import { keyOf } from '../lib/keys.js'
-import { SKIP, type OperatorDefinition } from '../lib/types.js'
+import { parseDuration } from '../lib/core/durations.js'
+import { UsageError, excerpt, usage } from '../lib/core/errors.js'
+import { compileFunction } from '../lib/core/functions.js'
+import { keyOf } from '../lib/core/keys.js'
+import { SKIP, type OperatorDefinition } from '../lib/core/types.js'
 
 interface DropDuplicatesOptions { fn?: string, within?: string }
 

@@ -1,6 +1,6 @@
 // Spark: DStream.filter. Keeps the records for which FN is truthy; chunk by chunk.
-import { compileFunction } from '../lib/functions.js'
-import { SKIP, type OperatorDefinition } from '../lib/types.js'
+import { compileFunction } from '../lib/core/functions.js'
+import { SKIP, type OperatorDefinition } from '../lib/core/types.js'
 
 interface FilterOptions { fn: string }
 

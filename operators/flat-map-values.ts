@@ -1,9 +1,9 @@
 // Spark: PairDStreamFunctions.flatMapValues. Chunk by chunk; FN returns an array
 // (any iterable) of values, each paired with the record's key.
-import { elementsOf, notElements } from '../lib/elements.js'
-import { compileFunction } from '../lib/functions.js'
-import { isPair } from '../lib/keys.js'
-import { SKIP, type OperatorDefinition } from '../lib/types.js'
+import { elementsOf, notElements } from '../lib/ops/elements.js'
+import { compileFunction } from '../lib/core/functions.js'
+import { isPair } from '../lib/core/keys.js'
+import { SKIP, type OperatorDefinition } from '../lib/core/types.js'
 
 interface FlatMapValuesOptions { fn: string }
 

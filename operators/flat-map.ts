@@ -1,7 +1,7 @@
 // Spark: DStream.flatMap. FN returns an array (any iterable) of records for each record.
-import { elementsOf, notElements } from '../lib/elements.js'
-import { compileFunction } from '../lib/functions.js'
-import { SKIP, type OperatorDefinition } from '../lib/types.js'
+import { elementsOf, notElements } from '../lib/ops/elements.js'
+import { compileFunction } from '../lib/core/functions.js'
+import { SKIP, type OperatorDefinition } from '../lib/core/types.js'
 
 interface FlatMapOptions { fn: string }
 

@@ -6,11 +6,10 @@ import { spawn } from 'node:child_process'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { usage } from '../lib/cli.js'
-import { formatDuration, parseDuration } from '../lib/durations.js'
-import { RuntimeError } from '../lib/errors.js'
-import { plainText, shellQuote } from '../lib/show.js'
-import type { BatchInfo, Context, OperatorDefinition } from '../lib/types.js'
+import { formatDuration, parseDuration } from '../lib/core/durations.js'
+import { RuntimeError, usage } from '../lib/core/errors.js'
+import { plainText, shellQuote } from '../lib/ops/show.js'
+import type { BatchInfo, Context, OperatorDefinition } from '../lib/core/types.js'
 
 interface ForeachOptions { command: string[], text: boolean, retries: number, backoff: string, skipEmpty: boolean, pass: boolean }
 
@@ -90,7 +89,7 @@ async function runOnce (opts: ForeachOptions, ctx: Context, records: unknown[], 
     child.on('error', err => reject(new RuntimeError(`dstream ${ctx.name}: batch ${batch.time}: cannot run ${cmd}: ${err.message}`)))
     child.on('close', (code, signal) => resolve(code ?? signal!))
   })
-  const out = opts.pass ? ctx.stderr : ctx.stdout
+  const out: (text: string) => void | Promise<void> = opts.pass ? ctx.stderr : ctx.stdout
   child.stdout.setEncoding('utf8').on('data', (text: string) => {
     const wait = out(text)
     if (wait) {

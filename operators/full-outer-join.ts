@@ -1,7 +1,7 @@
 // Spark: PairDStreamFunctions.fullOuterJoin, or transform + RDD.fullOuterJoin with a
 // static dataset. Spark's Options are plain values: Some(x) is x, None is null.
-import { JOIN_DESCRIPTION, JOIN_OPTIONS, startJoin, type JoinOptions } from '../lib/join.js'
-import type { OperatorDefinition } from '../lib/types.js'
+import { JOIN_DESCRIPTION, JOIN_OPTIONS, startJoin, type JoinOptions } from '../lib/ops/join.js'
+import type { OperatorDefinition } from '../lib/core/types.js'
 
 const fullOuterJoin: OperatorDefinition<JoinOptions> = {
   kind: 'operator',

@@ -1,6 +1,6 @@
 // Spark: DStream.glom. Spark gives one array per partition; a dstream batch is one
 // partition, so each batch becomes a batch of exactly one record.
-import type { OperatorDefinition } from '../lib/types.js'
+import type { OperatorDefinition } from '../lib/core/types.js'
 
 const glom: OperatorDefinition = {
   kind: 'operator',

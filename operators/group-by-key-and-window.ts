@@ -1,9 +1,8 @@
 // Spark: PairDStreamFunctions.groupByKeyAndWindow (groupByKey per batch, window,
 // groups of the window concatenated). numPartitions is accepted and ignored.
-import { KeyedFold } from '../lib/keyed.js'
-import { PARTITIONS_OPTION } from '../lib/options.js'
-import { WINDOW_OPTIONS, WindowSpec, keyedWindowInstance } from '../lib/window.js'
-import type { OperatorDefinition } from '../lib/types.js'
+import { KeyedFold, PARTITIONS_OPTION } from '../lib/ops/keyed.js'
+import { WINDOW_OPTIONS, WindowSpec, keyedWindowInstance } from '../lib/ops/window.js'
+import type { OperatorDefinition } from '../lib/core/types.js'
 
 interface GroupByKeyAndWindowOptions { length?: string, slide?: string }
 

@@ -1,8 +1,7 @@
 // Spark: PairDStreamFunctions.groupByKey. One [key, [values...]] per key of a batch;
 // Spark's numPartitions / partitioner have no meaning in one process and are not offered.
-import { KeyedFold } from '../lib/keyed.js'
-import type { OperatorDefinition } from '../lib/types.js'
-import { PARTITIONS_OPTION } from '../lib/options.js'
+import { KeyedFold, PARTITIONS_OPTION } from '../lib/ops/keyed.js'
+import type { OperatorDefinition } from '../lib/core/types.js'
 
 // Grouping is a fold whose accumulator is the array of values.
 const GROUP = {

@@ -1,7 +1,7 @@
 // Spark: PairDStreamFunctions.join (two streams), or transform + RDD.join with a
 // static dataset. One [k, [v, w]] for every pair of values of a key on both sides.
-import { JOIN_DESCRIPTION, JOIN_OPTIONS, startJoin, type JoinOptions } from '../lib/join.js'
-import type { OperatorDefinition } from '../lib/types.js'
+import { JOIN_DESCRIPTION, JOIN_OPTIONS, startJoin, type JoinOptions } from '../lib/ops/join.js'
+import type { OperatorDefinition } from '../lib/core/types.js'
 
 const join: OperatorDefinition<JoinOptions> = {
   kind: 'operator',

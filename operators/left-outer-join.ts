@@ -1,7 +1,7 @@
 // Spark: PairDStreamFunctions.leftOuterJoin, or transform + RDD.leftOuterJoin with
 // a static dataset. Spark's Option[W] is w itself for Some(w) and null for None.
-import { JOIN_DESCRIPTION, JOIN_OPTIONS, startJoin, type JoinOptions } from '../lib/join.js'
-import type { OperatorDefinition } from '../lib/types.js'
+import { JOIN_DESCRIPTION, JOIN_OPTIONS, startJoin, type JoinOptions } from '../lib/ops/join.js'
+import type { OperatorDefinition } from '../lib/core/types.js'
 
 const leftOuterJoin: OperatorDefinition<JoinOptions> = {
   kind: 'operator',

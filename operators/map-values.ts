@@ -1,7 +1,7 @@
 // Spark: PairDStreamFunctions.mapValues. Chunk by chunk; the key is kept as it came.
-import { compileFunction } from '../lib/functions.js'
-import { isPair } from '../lib/keys.js'
-import { SKIP, type OperatorDefinition } from '../lib/types.js'
+import { compileFunction } from '../lib/core/functions.js'
+import { isPair } from '../lib/core/keys.js'
+import { SKIP, type OperatorDefinition } from '../lib/core/types.js'
 
 interface MapValuesOptions { fn: string }
 

@@ -7,13 +7,12 @@
 // timeouts are checked at every batch (Spark checks them only at its checkpoints,
 // every tenth batch by default), so a key times out at the first batch more than
 // DUR after its last update.
-import { usage } from '../lib/cli.js'
-import { parseDuration } from '../lib/durations.js'
-import { UsageError } from '../lib/errors.js'
-import { compileFunction } from '../lib/functions.js'
-import { isPair, keyOf } from '../lib/keys.js'
-import { KeyedState, loadInitial } from '../lib/state.js'
-import { SKIP, type OperatorDefinition } from '../lib/types.js'
+import { parseDuration } from '../lib/core/durations.js'
+import { UsageError, usage } from '../lib/core/errors.js'
+import { compileFunction } from '../lib/core/functions.js'
+import { isPair, keyOf } from '../lib/core/keys.js'
+import { KeyedState, loadInitial } from '../lib/ops/state.js'
+import { SKIP, type OperatorDefinition } from '../lib/core/types.js'
 
 interface MapWithStateOptions { fn: string, timeout?: string, initial?: string, snapshots?: boolean }
 

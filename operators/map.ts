@@ -1,6 +1,6 @@
 // Spark: DStream.map. Chunk by chunk: one record out for every record in.
-import { compileFunction } from '../lib/functions.js'
-import { SKIP, type OperatorDefinition } from '../lib/types.js'
+import { compileFunction } from '../lib/core/functions.js'
+import { SKIP, type OperatorDefinition } from '../lib/core/types.js'
 
 interface MapOptions { fn: string }
 

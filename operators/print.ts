@@ -2,9 +2,9 @@
 // (empty ones too), at most --num records, then "...". Chunk by chunk, so a huge
 // batch is never held: only a count is kept.
 import { Chalk } from 'chalk'
-import { showRecord } from '../lib/show.js'
-import { usage } from '../lib/cli.js'
-import type { OperatorDefinition } from '../lib/types.js'
+import { showRecord } from '../lib/ops/show.js'
+import type { OperatorDefinition } from '../lib/core/types.js'
+import { usage } from '../lib/core/errors.js'
 
 interface PrintOptions { num: number, pass: boolean }
 

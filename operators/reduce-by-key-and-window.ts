@@ -1,11 +1,10 @@
 // Spark: PairDStreamFunctions.reduceByKeyAndWindow, with and without invReduceFunc
 // and filterFunc (ReducedWindowedDStream). Windows end at batch times that are
-// multiples of the slide; the arithmetic, incremental or not, is in lib/window.ts.
-import { BUILTIN_REDUCERS, compileReducer } from '../lib/functions.js'
-import { KeyedFold } from '../lib/keyed.js'
-import { PARTITIONS_OPTION } from '../lib/options.js'
-import { FILTER_OPTION, INVERSE_OPTION, WINDOW_OPTIONS, WindowSpec, keyedWindowInstance, windowFold } from '../lib/window.js'
-import type { OperatorDefinition } from '../lib/types.js'
+// multiples of the slide; the arithmetic, incremental or not, is in lib/ops/window.ts.
+import { BUILTIN_REDUCERS, compileReducer } from '../lib/core/functions.js'
+import { KeyedFold, PARTITIONS_OPTION } from '../lib/ops/keyed.js'
+import { FILTER_OPTION, INVERSE_OPTION, WINDOW_OPTIONS, WindowSpec, keyedWindowInstance, windowFold } from '../lib/ops/window.js'
+import type { OperatorDefinition } from '../lib/core/types.js'
 
 interface ReduceByKeyAndWindowOptions { fn: string, length?: string, slide?: string, inverse?: string, filter?: string }
 

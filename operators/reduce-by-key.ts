@@ -1,9 +1,8 @@
 // Spark: PairDStreamFunctions.reduceByKey. One [k, v] per key and batch, the values
 // folded with FN. Chunks are folded as they come; the result leaves with the last.
-import { compileReducer, BUILTIN_REDUCERS } from '../lib/functions.js'
-import { KeyedFold } from '../lib/keyed.js'
-import type { OperatorDefinition } from '../lib/types.js'
-import { PARTITIONS_OPTION } from '../lib/options.js'
+import { compileReducer, BUILTIN_REDUCERS } from '../lib/core/functions.js'
+import { KeyedFold, PARTITIONS_OPTION } from '../lib/ops/keyed.js'
+import type { OperatorDefinition } from '../lib/core/types.js'
 
 interface ReduceByKeyOptions { fn: string }
 

@@ -2,9 +2,9 @@
 // (window(...).reduce): an empty window gives an empty batch. With it, Spark maps
 // records to (1, r) and runs reduceByKeyAndWindow, so once a value was seen a window
 // always has one (e.g. [0] for a sum whose records all left). Both are mirrored.
-import { BUILTIN_REDUCERS, compileReducer } from '../lib/functions.js'
-import { INVERSE_OPTION, ValueFold, WINDOW_OPTIONS, WindowSpec, keyedWindowInstance, windowFold } from '../lib/window.js'
-import type { OperatorDefinition } from '../lib/types.js'
+import { BUILTIN_REDUCERS, compileReducer } from '../lib/core/functions.js'
+import { INVERSE_OPTION, ValueFold, WINDOW_OPTIONS, WindowSpec, keyedWindowInstance, windowFold } from '../lib/ops/window.js'
+import type { OperatorDefinition } from '../lib/core/types.js'
 
 interface ReduceByWindowOptions { fn: string, length?: string, slide?: string, inverse?: string }
 

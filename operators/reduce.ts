@@ -1,7 +1,7 @@
 // Spark: DStream.reduce. One record per batch, all its records folded with FN.
 // An empty batch gives an empty batch, as Spark's reduce over an empty RDD does.
-import { BUILTIN_REDUCERS, builtinRefusal, compileReducer } from '../lib/functions.js'
-import { SKIP, type OperatorDefinition } from '../lib/types.js'
+import { BUILTIN_REDUCERS, builtinRefusal, compileReducer } from '../lib/core/functions.js'
+import { SKIP, type OperatorDefinition } from '../lib/core/types.js'
 
 interface ReduceOptions { fn: string }
 

@@ -1,7 +1,7 @@
 // Spark: PairDStreamFunctions.rightOuterJoin, or transform + RDD.rightOuterJoin with
 // a static dataset. Spark's Option[V] is v itself for Some(v) and null for None.
-import { JOIN_DESCRIPTION, JOIN_OPTIONS, startJoin, type JoinOptions } from '../lib/join.js'
-import type { OperatorDefinition } from '../lib/types.js'
+import { JOIN_DESCRIPTION, JOIN_OPTIONS, startJoin, type JoinOptions } from '../lib/ops/join.js'
+import type { OperatorDefinition } from '../lib/core/types.js'
 
 const rightOuterJoin: OperatorDefinition<JoinOptions> = {
   kind: 'operator',

@@ -1,12 +1,12 @@
 // Spark: DStream.saveAsTextFiles. Differences: each batch is one file
 // PREFIX-TIME[.SUFFIX], not a directory of part files, and it is written atomically
-// (lib/atomicFile.ts), so a replayed batch replaces its file. Chunk by chunk: a
+// (lib/durability/atomicFile.ts), so a replayed batch replaces its file. Chunk by chunk: a
 // huge batch streams into the temporary file and is never held.
 import path from 'node:path'
-import { AtomicFile, removeStaleTemporaries } from '../lib/atomicFile.js'
-import { RuntimeError } from '../lib/errors.js'
-import { plainText } from '../lib/show.js'
-import type { OperatorDefinition } from '../lib/types.js'
+import { AtomicFile, removeStaleTemporaries } from '../lib/durability/atomicFile.js'
+import { RuntimeError } from '../lib/core/errors.js'
+import { plainText } from '../lib/ops/show.js'
+import type { OperatorDefinition } from '../lib/core/types.js'
 
 interface SaveOptions { prefix: string, suffix?: string, skipEmpty: boolean, pass: boolean }
 

@@ -6,12 +6,12 @@
 // never lands twice, and read_committed readers see every record once. The
 // transactional id is the sink's too, so a producer left from a killed run is fenced.
 import type { Producer } from 'kafkajs'
-import { nameOf } from '../lib/component.js'
-import { RuntimeError } from '../lib/errors.js'
-import { compileFunction } from '../lib/functions.js'
-import { BROKERS_OPTION, connectionProblem, instanceTag, kafkaClient, whileRetriable } from '../lib/kafka.js'
-import { plainText } from '../lib/show.js'
-import { SKIP, type OperatorDefinition } from '../lib/types.js'
+import { nameOf } from '../lib/durability/component.js'
+import { RuntimeError } from '../lib/core/errors.js'
+import { compileFunction } from '../lib/core/functions.js'
+import { BROKERS_OPTION, connectionProblem, instanceTag, kafkaClient, whileRetriable } from '../lib/kafka/client.js'
+import { plainText } from '../lib/ops/show.js'
+import { SKIP, type OperatorDefinition } from '../lib/core/types.js'
 
 /** Messages per send within a batch's transaction. */
 const SEND_SIZE = 1000

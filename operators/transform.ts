@@ -1,13 +1,12 @@
 // Spark: DStream.transform, and transformWith joined against static data. FN gets
 // the whole batch as an array instead of an RDD, and its time; Spark's RDDs from
-// outside the stream are the --with datasets (lib/dataset.ts), in env by name.
+// outside the stream are the --with datasets (lib/ops/dataset.ts), in env by name.
 // Streams to combine batch by batch (transformWith of two DStreams) are union's and
 // join's --with.
-import { usage } from '../lib/cli.js'
-import { Dataset } from '../lib/dataset.js'
-import { UsageError } from '../lib/errors.js'
-import { compileFunction } from '../lib/functions.js'
-import { SKIP, type OperatorDefinition } from '../lib/types.js'
+import { Dataset } from '../lib/ops/dataset.js'
+import { UsageError, usage } from '../lib/core/errors.js'
+import { compileFunction } from '../lib/core/functions.js'
+import { SKIP, type OperatorDefinition } from '../lib/core/types.js'
 
 interface TransformOptions { fn: string, with?: string[] }
 

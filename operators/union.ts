@@ -1,8 +1,8 @@
 // Spark: DStream.union / StreamingContext.union. The other streams are files, FIFOs
-// or `<(...)` given with --with; lib/merge.ts pairs their batches by time. As in
+// or `<(...)` given with --with; lib/engine/merge.ts pairs their batches by time. As in
 // Spark, the streams must have the same interval.
-import { usage } from '../lib/cli.js'
-import type { OperatorDefinition } from '../lib/types.js'
+import type { OperatorDefinition } from '../lib/core/types.js'
+import { usage } from '../lib/core/errors.js'
 
 interface UnionOptions { with?: string[] }
 

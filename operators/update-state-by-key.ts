@@ -3,10 +3,10 @@
 // for None; returning undefined or null is None and removes the key. FN also gets the
 // key and the batch time, as Spark's (time, key, values, state) form does.
 // Spark's partitioner and rememberPartitioner have no meaning in one process.
-import { compileFunction } from '../lib/functions.js'
-import { isPair } from '../lib/keys.js'
-import { KeyedState, loadInitial } from '../lib/state.js'
-import { SKIP, type OperatorDefinition } from '../lib/types.js'
+import { compileFunction } from '../lib/core/functions.js'
+import { isPair } from '../lib/core/keys.js'
+import { KeyedState, loadInitial } from '../lib/ops/state.js'
+import { SKIP, type OperatorDefinition } from '../lib/core/types.js'
 
 interface UpdateStateByKeyOptions { fn: string, initial?: string }
 

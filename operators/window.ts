@@ -1,7 +1,7 @@
 // Spark: DStream.window (WindowedDStream): the records of the batches of a sliding
-// window, in batch order. The window arithmetic is lib/window.ts'.
-import { Ring, WINDOW_OPTIONS, detached, Windowed, WindowSpec } from '../lib/window.js'
-import type { OperatorDefinition } from '../lib/types.js'
+// window, in batch order. The window arithmetic is lib/ops/window.ts'.
+import { Ring, WINDOW_OPTIONS, detached, Windowed, WindowSpec } from '../lib/ops/window.js'
+import type { OperatorDefinition } from '../lib/core/types.js'
 
 interface WindowOptions { length?: string, slide?: string }
 

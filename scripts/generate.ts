@@ -5,8 +5,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { registry } from '../lib/registry.js'
-import { expectedFiles, expectedPackageLists } from '../lib/generated.js'
+import { registry } from '../lib/cli/registry.js'
+import { expectedFiles, expectedPackageLists } from '../lib/cli/generated.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 

@@ -1,8 +1,9 @@
 // Spark: a receiver on stdin, with the StreamingContext's batch interval.
-import { feedLines } from '../lib/lines.js'
-import { WAL_AND_EVENT_TIME_TEXT, openIntake } from '../lib/intake.js'
-import { LINE_OPTIONS, stopSignal, type LineSourceOptions } from '../lib/sourceOptions.js'
-import type { SourceDefinition } from '../lib/types.js'
+import type { SourceDefinition } from '../lib/core/types.js'
+import { openIntake } from '../lib/intake/lineIntake.js'
+import { feedLines } from '../lib/intake/lines.js'
+import { LINE_OPTIONS, WAL_AND_EVENT_TIME_TEXT, type LineSourceOptions } from '../lib/intake/options.js'
+import { stopSignal } from '../lib/intake/stop.js'
 
 const batch: SourceDefinition<LineSourceOptions> = {
   kind: 'source',

@@ -2,13 +2,14 @@
 // is a command: its stdout lines are the records, and like a receiver it is
 // restarted when it stops, with a backoff instead of Spark's fixed delay.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { Backoff, errorCode, formatDelay, MAX_DELAY, pause } from '../lib/backoff.js'
-import { RuntimeError } from '../lib/errors.js'
-import { feedLines } from '../lib/lines.js'
-import { WAL_AND_EVENT_TIME_TEXT, openIntake } from '../lib/intake.js'
-import { INTERVAL_OPTION, LINE_OPTIONS, stopSignal, type LineSourceOptions } from '../lib/sourceOptions.js'
-import type { SourceDefinition } from '../lib/types.js'
-import { shellQuote } from '../lib/show.js'
+import { RuntimeError } from '../lib/core/errors.js'
+import type { SourceDefinition } from '../lib/core/types.js'
+import { shellQuote } from '../lib/ops/show.js'
+import { Backoff, errorCode, formatDelay, MAX_DELAY } from '../lib/intake/backoff.js'
+import { openIntake } from '../lib/intake/lineIntake.js'
+import { feedLines } from '../lib/intake/lines.js'
+import { INTERVAL_OPTION, LINE_OPTIONS, WAL_AND_EVENT_TIME_TEXT, type LineSourceOptions } from '../lib/intake/options.js'
+import { pause, stopSignal } from '../lib/intake/stop.js'
 
 interface ExecOptions extends LineSourceOptions {
   command: string[]

@@ -1,11 +1,13 @@
 // Spark: none; the log generator of Spark Streaming courses (EXAMPLES.md job 9),
 // built in so demos, the quick start and the benchmarks need no other input.
 import { randomInt } from 'node:crypto'
-import { pause } from '../lib/backoff.js'
-import { usage } from '../lib/cli.js'
-import { mulberry32 } from '../lib/random.js'
-import { CHUNK_OPTION, INTERVAL_OPTION, lineBatcher, stopSignal } from '../lib/sourceOptions.js'
-import type { SourceDefinition } from '../lib/types.js'
+import { usage } from '../lib/core/errors.js'
+import type { SourceDefinition } from '../lib/core/types.js'
+import { Batcher } from '../lib/intake/batcher.js'
+import { batchSize } from '../lib/intake/batching.js'
+import { CHUNK_OPTION, INTERVAL_OPTION } from '../lib/intake/options.js'
+import { mulberry32 } from '../lib/intake/random.js'
+import { pause, stopSignal } from '../lib/intake/stop.js'
 
 interface GenerateOptions {
   interval?: string
@@ -60,7 +62,8 @@ batch is closed and it exits 0; otherwise it runs until SIGINT or SIGTERM. With
     const count = opts.count ?? Infinity
     if (!(rate >= 0)) throw usage(generate, `--rate must be a number of lines a second (0: as fast as possible), got ${opts.rate}`)
     if (!(Number.isInteger(count) && count >= 0) && count !== Infinity) throw usage(generate, `--count must be a whole number, got ${opts.count}`)
-    const batcher = lineBatcher(opts, generate, io)
+    const { interval, chunk } = batchSize(opts, generate)
+    const batcher = new Batcher(interval, chunk, io)
     const line = logLines(opts.seed === undefined ? randomInt(2 ** 32) : hashSeed(String(opts.seed)))
     const { stopped, stop } = stopSignal()
     let halted = false

@@ -1,19 +1,19 @@
 // Spark: KafkaUtils.createDirectStream. The batches and their offset ranges are
-// lib/kafkaBatches.ts, the reading of ranges lib/kafkaReader.ts, the group's
-// partitions lib/kafkaGroup.ts, where offsets are kept lib/offsetStore.ts; this
+// lib/kafka/batches.ts, the reading of ranges lib/kafka/reader.ts, the group's
+// partitions lib/kafka/group.ts, where offsets are kept lib/kafka/offsetStore.ts; this
 // file is the command line and the wiring.
 import type { IHeaders, KafkaMessage } from 'kafkajs'
-import { usage } from '../lib/cli.js'
-import { Component } from '../lib/component.js'
-import { parseDuration } from '../lib/durations.js'
-import { DstreamError, RuntimeError } from '../lib/errors.js'
-import { BROKERS_OPTION, connectionProblem, kafkaClient } from '../lib/kafka.js'
-import { KafkaBatches } from '../lib/kafkaBatches.js'
-import { GroupMember } from '../lib/kafkaGroup.js'
-import { RangeReader } from '../lib/kafkaReader.js'
-import { offsetStore, tpKey, type Offsets } from '../lib/offsetStore.js'
-import { CHUNK_OPTION, INTERVAL_OPTION } from '../lib/sourceOptions.js'
-import type { Context, SourceDefinition } from '../lib/types.js'
+import { Component } from '../lib/durability/component.js'
+import { parseDuration } from '../lib/core/durations.js'
+import { DstreamError, RuntimeError, usage } from '../lib/core/errors.js'
+import { BROKERS_OPTION, connectionProblem, kafkaClient } from '../lib/kafka/client.js'
+import { KafkaBatches } from '../lib/kafka/batches.js'
+import { GroupMember } from '../lib/kafka/group.js'
+import { RangeReader } from '../lib/kafka/reader.js'
+import { offsetStore, tpKey, type Offsets } from '../lib/kafka/offsetStore.js'
+import { batchSize } from '../lib/intake/batching.js'
+import { CHUNK_OPTION, INTERVAL_OPTION } from '../lib/intake/options.js'
+import type { Context, SourceDefinition } from '../lib/core/types.js'
 
 interface KafkaOptions {
   brokers?: string
@@ -121,15 +121,13 @@ use Kafka 3.x.`,
   async start (opts, ctx, io) {
     const say = (text: string) => ctx.stderr(`dstream kafka: ${text}\n`)
     const topics = [...new Set(opts.topic)]
-    let interval: number
+    const { interval } = batchSize(opts, kafka)
     let sessionTimeout: number
     try {
-      interval = parseDuration(opts.interval ?? '1s', 'interval')
       sessionTimeout = parseDuration(opts.sessionTimeout, 'session-timeout')
     } catch (err) {
       throw usage(kafka, (err as Error).message)
     }
-    if (!Number.isInteger(opts.chunk) || opts.chunk < 1) throw usage(kafka, `--chunk must be a positive whole number, got ${opts.chunk}`)
     const maxRate = opts.maxRatePerPartition
     if (maxRate !== undefined && !(maxRate > 0 && maxRate * interval / 1000 >= 1)) throw usage(kafka, `--max-rate-per-partition must let at least one record per partition into a batch, got ${maxRate} per second for ${interval}ms batches`)
     const component = Component.of(kafka, opts, 'source')

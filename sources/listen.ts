@@ -1,13 +1,13 @@
 // Spark: push-based receivers (a custom Receiver that accepts connections). Spark
 // has no built-in line server; this one binds 127.0.0.1 unless told otherwise.
 import net from 'node:net'
-import { formatAddress, parseAddress } from '../lib/address.js'
-import { usage } from '../lib/cli.js'
-import { RuntimeError } from '../lib/errors.js'
-import { feedSocket, type SocketLines } from '../lib/socketLines.js'
-import { WAL_AND_EVENT_TIME_TEXT, openIntake, type Intake } from '../lib/intake.js'
-import { INTERVAL_OPTION, LINE_OPTIONS, stopSignal, type LineSourceOptions } from '../lib/sourceOptions.js'
-import type { SourceDefinition } from '../lib/types.js'
+import { RuntimeError, usage } from '../lib/core/errors.js'
+import type { SourceDefinition } from '../lib/core/types.js'
+import { formatAddress, parseAddress } from '../lib/intake/address.js'
+import { openIntake, type Intake } from '../lib/intake/lineIntake.js'
+import { INTERVAL_OPTION, LINE_OPTIONS, WAL_AND_EVENT_TIME_TEXT, type LineSourceOptions } from '../lib/intake/options.js'
+import { feedSocket, type SocketLines } from '../lib/intake/socketLines.js'
+import { stopSignal } from '../lib/intake/stop.js'
 
 interface ListenOptions extends LineSourceOptions {
   address: string

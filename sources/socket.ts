@@ -2,14 +2,14 @@
 // after a fixed delay when the connection fails; here the delay backs off
 // (100 ms doubling to 5 s) and empty batches keep flowing meanwhile. --once is ours.
 import net from 'node:net'
-import { formatAddress, parseAddress, type Address } from '../lib/address.js'
-import { Backoff, errorCode, formatDelay, pause } from '../lib/backoff.js'
-import { usage } from '../lib/cli.js'
-import { RuntimeError } from '../lib/errors.js'
-import { feedSocket, type SocketLines } from '../lib/socketLines.js'
-import { WAL_AND_EVENT_TIME_TEXT, openIntake } from '../lib/intake.js'
-import { INTERVAL_OPTION, LINE_OPTIONS, stopSignal, type LineSourceOptions } from '../lib/sourceOptions.js'
-import type { SourceDefinition } from '../lib/types.js'
+import { RuntimeError, usage } from '../lib/core/errors.js'
+import type { SourceDefinition } from '../lib/core/types.js'
+import { formatAddress, parseAddress, type Address } from '../lib/intake/address.js'
+import { Backoff, errorCode, formatDelay } from '../lib/intake/backoff.js'
+import { openIntake } from '../lib/intake/lineIntake.js'
+import { INTERVAL_OPTION, LINE_OPTIONS, WAL_AND_EVENT_TIME_TEXT, type LineSourceOptions } from '../lib/intake/options.js'
+import { feedSocket, type SocketLines } from '../lib/intake/socketLines.js'
+import { pause, stopSignal } from '../lib/intake/stop.js'
 
 interface SocketOptions extends LineSourceOptions {
   address: string

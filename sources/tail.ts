@@ -1,17 +1,18 @@
 // Like `tail -F` into `batch`, but replayable: the byte ranges read are logged in
-// the state directory (lib/replayable.ts), so a restarted pipeline gets again the
+// the state directory (lib/intake/replayable.ts), so a restarted pipeline gets again the
 // batches its sinks had not committed, and a cron job with --once reads only what
 // was appended since its last run. Spark has no such source; its textFileStream
 // (watch here) reads whole new files only.
-import { Component } from '../lib/component.js'
-import { readLinesOf } from '../lib/fileRange.js'
-import { Follower, absolute, type FollowCursor } from '../lib/follow.js'
-import { EVENT_TIME_OPTIONS, batching, type BatchingOptions } from '../lib/intake.js'
-import { progressBar } from '../lib/progress.js'
-import { ReplayableIntake } from '../lib/replayable.js'
-import { CHUNK_OPTION, INTERVAL_OPTION, stopSignal } from '../lib/sourceOptions.js'
-import { usage } from '../lib/cli.js'
-import type { SourceDefinition } from '../lib/types.js'
+import { usage } from '../lib/core/errors.js'
+import type { SourceDefinition } from '../lib/core/types.js'
+import { Component } from '../lib/durability/component.js'
+import { batching } from '../lib/intake/batching.js'
+import { readLinesOf } from '../lib/intake/fileRange.js'
+import { Follower, absolute, type FollowCursor } from '../lib/intake/follow.js'
+import { CHUNK_OPTION, EVENT_TIME_OPTIONS, INTERVAL_OPTION, type BatchingOptions } from '../lib/intake/options.js'
+import { progressBar } from '../lib/intake/progress.js'
+import { ReplayableIntake } from '../lib/intake/replayable.js'
+import { stopSignal } from '../lib/intake/stop.js'
 
 interface TailOptions extends BatchingOptions {
   files: string[]

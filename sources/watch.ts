@@ -3,18 +3,19 @@
 // Spark remembers files by modification time within a window; watch keeps the
 // files it has read (name, inode and modification time) in its log, so a restart
 // neither reads a file twice nor misses one, and replays the batches the
-// pipeline's sinks had not committed (lib/replayable.ts).
+// pipeline's sinks had not committed (lib/intake/replayable.ts).
 import fs from 'node:fs'
 import path from 'node:path'
-import { usage } from '../lib/cli.js'
-import { Component } from '../lib/component.js'
-import { readLinesOf, splitLines } from '../lib/fileRange.js'
-import { EVENT_TIME_OPTIONS, batching, type BatchingOptions } from '../lib/intake.js'
-import { progressBar } from '../lib/progress.js'
-import { ReplayableIntake } from '../lib/replayable.js'
-import { CHUNK_OPTION, INTERVAL_OPTION, stopSignal } from '../lib/sourceOptions.js'
-import type { Read } from '../lib/sourceLog.js'
-import type { SourceDefinition } from '../lib/types.js'
+import { usage } from '../lib/core/errors.js'
+import type { SourceDefinition } from '../lib/core/types.js'
+import { Component } from '../lib/durability/component.js'
+import type { Read } from '../lib/durability/sourceLog.js'
+import { batching } from '../lib/intake/batching.js'
+import { readLinesOf, splitLines } from '../lib/intake/fileRange.js'
+import { CHUNK_OPTION, EVENT_TIME_OPTIONS, INTERVAL_OPTION, type BatchingOptions } from '../lib/intake/options.js'
+import { progressBar } from '../lib/intake/progress.js'
+import { ReplayableIntake } from '../lib/intake/replayable.js'
+import { stopSignal } from '../lib/intake/stop.js'
 
 interface WatchOptions extends BatchingOptions {
   dir: string

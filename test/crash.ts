@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { mulberry32 } from '../lib/random.js'
-import { shellQuote } from '../lib/show.js'
+import { mulberry32 } from '../lib/intake/random.js'
+import { shellQuote } from '../lib/ops/show.js'
 import { DSTREAM, userEnv } from './helpers.js'
 
 /** The seeded PRNG (mulberry32), so kills can be replayed. */

@@ -6,11 +6,11 @@ import os from 'node:os'
 import path from 'node:path'
 import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
-import { parseChain } from '../lib/main.js'
-import { run } from '../lib/runner.js'
-import { Assembler } from '../lib/assemble.js'
-import { parseChunk, formatChunk } from '../lib/wire.js'
-import type { Chunk } from '../lib/types.js'
+import { parseChain } from '../lib/cli/main.js'
+import { run } from '../lib/engine/runner.js'
+import { Assembler } from '../lib/core/assemble.js'
+import { parseChunk, formatChunk } from '../lib/core/wire.js'
+import type { Chunk } from '../lib/core/types.js'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 export const DSTREAM = path.join(ROOT, 'bin', 'dstream')

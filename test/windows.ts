@@ -1,6 +1,6 @@
 // What the tests of the window operators share: a state directory passed on from
 // run to run (for restarts), multiset comparison of batches as Spark's suite does, and the restart check.
-import { canonicalJson } from '../lib/keys.js'
+import { canonicalJson } from '../lib/core/keys.js'
 import { freshDir, runTable, type Ran, type TableOptions } from './helpers.js'
 
 /** runTable with a state directory of its own (or the one given). */

@@ -1,17 +1,16 @@
 // Spark: the checkpoint directory, looked at by hand. `dstream state` lists, shows
 // and resets the members of a state directory (SPEC §3): each one's meta.json says
-// its role, and the role says which file holds what (lib/component.ts).
+// its role, and the role says which file holds what (lib/durability/component.ts).
 import fs from 'node:fs'
 import path from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
-import { usage } from '../lib/cli.js'
-import { RuntimeError } from '../lib/errors.js'
-import { versionsIn } from '../lib/checkpoint.js'
-import { committedIn } from '../lib/commit.js'
-import { readMeta } from '../lib/component.js'
-import type { Meta } from '../lib/component.js'
-import { membersOf, restartPoint } from '../lib/pipeline.js'
-import type { ToolDefinition } from '../lib/types.js'
+import { RuntimeError, usage } from '../lib/core/errors.js'
+import { versionsIn } from '../lib/durability/checkpoint.js'
+import { committedIn } from '../lib/durability/commit.js'
+import { readMeta } from '../lib/durability/component.js'
+import type { Meta } from '../lib/durability/component.js'
+import { membersOf, restartPoint } from '../lib/durability/pipeline.js'
+import type { ToolDefinition } from '../lib/core/types.js'
 
 interface StateOptions { action: string, target?: string }
 

@@ -1,10 +1,9 @@
 // The command-line adapter: words → the options object an operator's init takes.
-// yargs parses; the usage text comes from lib/help.ts, never from yargs.
+// yargs parses; the usage text comes from the definition (usage() in lib/core/errors.ts), never from yargs.
 import yargs from 'yargs'
-import { UsageError } from './errors.js'
+import { UsageError, usage } from '../core/errors.js'
 import { commonOptions } from './options.js'
-import { usageLine } from './help.js'
-import type { Common, Definition } from './types.js'
+import type { Common, Definition } from '../core/types.js'
 
 export function wantsHelp (words: string[]): boolean {
   const end = words.indexOf('--')
@@ -50,13 +49,9 @@ export function parseArgs (def: Definition, words: string[], env: NodeJS.Process
   opts.require = opts.require === undefined ? [] : [].concat(opts.require)
   opts.stateDir ??= env.DSTREAM_STATE_DIR || './.dstream'
   for (const [key, spec] of Object.entries({ ...commonOptions(def), ...def.options })) {
-    if (Array.isArray(opts[key]) && spec.type !== 'array' && !spec.array && key !== 'require') {
+    if (Array.isArray(opts[key]) && !spec.array && key !== 'require') {
       throw usage(def, `--${key} given more than once`)
     }
   }
   return opts as Record<string, any> & Common
-}
-
-export function usage (def: Definition, reason: string): UsageError {
-  return new UsageError(`dstream ${def.name}: ${reason}\nUsage: ${usageLine(def)}   ('dstream ${def.name} --help' for more)`)
 }

@@ -1,6 +1,6 @@
 // `dstream completion`: a bash completion script (source it from ~/.bashrc).
 import { commonOptions } from './options.js'
-import type { Definition } from './types.js'
+import type { Definition } from '../core/types.js'
 
 export function completionScript (defs: Definition[]): string {
   const names = defs.map(d => d.name).join(' ')

@@ -1,14 +1,10 @@
 // --help, the operator list and the man pages, all rendered from the definitions,
 // so the three cannot drift apart (STYLE.md 6).
-import { commonOptions, metaOf, type OptionSpec } from './options.js'
-import type { Definition, Example } from './types.js'
+import { commonOptions, metaOf } from './options.js'
+import { usageLine } from '../core/errors.js'
+import type { Definition, Example, OptionSpec } from '../core/types.js'
 
 export const VERSION = '0.1.0'
-
-export function usageLine (def: Definition): string {
-  const args = def.positionals.map(p => p.variadic ? `-- ${p.name}...` : p.optional ? `[${p.name}]` : p.name)
-  return ['dstream', def.name, ...args, '[options]'].join(' ')
-}
 
 function optionLines (options: Record<string, OptionSpec>): Array<[string, string]> {
   return Object.entries(options).map(([key, spec]) => {

@@ -1,12 +1,12 @@
 // The `dstream` command: the operator list, one operator, or a fused `then` chain.
 // bin/dstream and every bin/dstream-OP shim end up here.
-import { parseArgs, wantsHelp } from './cli.js'
-import { DstreamError, EXIT_USAGE, UsageError } from './errors.js'
+import { parseArgs, wantsHelp } from './args.js'
+import { DstreamError, EXIT_USAGE, UsageError } from '../core/errors.js'
 import { renderHelp, renderList, VERSION } from './help.js'
 import { completionScript } from './completion.js'
 import { find, registry } from './registry.js'
-import { run, type StageSpec } from './runner.js'
-import type { ToolDefinition } from './types.js'
+import { run, type StageSpec } from '../engine/runner.js'
+import type { ToolDefinition } from '../core/types.js'
 
 /** Splits `OP ARGS then OP ARGS` into one word list per operator (a `then` after `--` is an argument). */
 export function splitChain (words: string[]): string[][] {

@@ -1,12 +1,5 @@
 // The options every operator takes (SPEC §2, §3, §4), declared once.
-import type { Options as YargsOption } from 'yargs'
-
-/**
- * A yargs option plus the word shown for its value in --help and the man page, and
- * `runOnly` for options that say how this run goes (--once, --from) rather than what
- * the operator computes: they are left out of the definition its state is kept under.
- */
-export type OptionSpec = YargsOption & { meta?: string, runOnly?: boolean }
+import type { OptionSpec } from '../core/types.js'
 
 export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   'state-dir': { type: 'string', meta: 'DIR', describe: "the pipeline's state directory (default: $DSTREAM_STATE_DIR, else ./.dstream)" },
@@ -29,9 +22,4 @@ export function metaOf (key: string, spec: OptionSpec): string {
   if (spec.choices) return (spec.choices as unknown[]).join('|')
   if (spec.type === 'number') return 'N'
   return key.toUpperCase()
-}
-
-/** Spark's numPartitions on the shuffling operators: accepted so Spark habits work, and ignored. */
-export const PARTITIONS_OPTION: Record<string, OptionSpec> = {
-  partitions: { type: 'number', describe: "Spark's numPartitions; accepted for compatibility and ignored: each operator is one process until parallel workers exist" }
 }

@@ -1,4 +1,5 @@
 // The exit-code policy of SPEC §4: usage 2, bad input 65, anything else 1.
+import type { Definition } from './types.js'
 
 export const EXIT_OK = 0
 export const EXIT_FAILURE = 1
@@ -40,4 +41,15 @@ export function excerpt (value: unknown, max = 200): string {
 /** Where in the stream something happened, for messages: "batch 1700000005000". */
 export function at (time: number | undefined): string {
   return time === undefined ? 'before the first batch' : `batch ${time}`
+}
+
+/** A usage error of one command: the reason and its usage line, one line each (SPEC §4). */
+export function usage (def: Definition, reason: string): UsageError {
+  return new UsageError(`dstream ${def.name}: ${reason}\nUsage: ${usageLine(def)}   ('dstream ${def.name} --help' for more)`)
+}
+
+/** `dstream NAME ARGS [options]`, from the definition's positionals. */
+export function usageLine (def: Definition): string {
+  const args = def.positionals.map(p => p.variadic ? `-- ${p.name}...` : p.optional ? `[${p.name}]` : p.name)
+  return ['dstream', def.name, ...args, '[options]'].join(' ')
 }

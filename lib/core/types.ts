@@ -1,5 +1,4 @@
 // The shapes every operator and source is written against (SPEC §1, STYLE.md).
-import type { OptionSpec } from './options.js'
 
 /** One line of the wire format: a chunk of the batch `time` (SPEC §1). */
 export interface Chunk {
@@ -25,6 +24,29 @@ export interface BatchInfo {
  * `undefined` for "no batch at this time" (Spark's None), which differs from `[]`.
  */
 export type Emit = unknown[] | undefined
+
+/**
+ * One option of a command, declared once: the command line (lib/cli) parses it as a
+ * yargs option of the same shape, --help and the man page show `meta` as its value's
+ * word, and `runOnly` marks an option that says how this run goes (--once, --from)
+ * rather than what the operator computes: it is left out of the definition its state
+ * is kept under.
+ */
+export interface OptionSpec {
+  type?: 'string' | 'number' | 'boolean'
+  describe?: string
+  default?: unknown
+  choices?: ReadonlyArray<string | number>
+  alias?: string
+  /** a repeatable option: every value, as an array */
+  array?: boolean
+  /** with array: one value per --option, so positionals after it stay positionals */
+  nargs?: number
+  /** required: missing, it is a usage error */
+  demandOption?: boolean
+  meta?: string
+  runOnly?: boolean
+}
 
 export type Group = 'sources' | 'per batch' | 'windows' | 'state' | 'outputs' | 'tools'
 
@@ -147,7 +169,7 @@ export interface OperatorDefinition<O = any> extends Documented {
   withStreams?: boolean
   /**
    * writes batches out of the pipeline for good (save, foreach): the Stage commits
-   * each batch after it and skips what an earlier run committed (lib/commit.ts)
+   * each batch after it and skips what an earlier run committed (lib/durability/commit.ts)
    */
   sink?: boolean
   init(opts: O & Common, ctx: Context): Instance | Promise<Instance>

@@ -1,12 +1,12 @@
 // A stateful operator's state in the state directory (SPEC §3): versions
 // DIR/NAME/checkpoint-TIME.json, the state after batch TIME, readable JSON written
 // atomically. Versions are kept until the pipeline's sinks have committed past
-// them (lib/pipeline.ts), so that a restart can roll the operator back to the
+// them (lib/durability/pipeline.ts), so that a restart can roll the operator back to the
 // batch the sinks last committed, and the source replays from there.
 import fs from 'node:fs'
 import { writeFileAtomic } from './atomicFile.js'
 import type { Component } from './component.js'
-import { RuntimeError } from './errors.js'
+import { RuntimeError } from '../core/errors.js'
 
 export interface Saved {
   operator: string

@@ -1,11 +1,11 @@
 // A sink's commit in the state directory: DIR/NAME/commit.json holds the last
-// batch the sink has written for good. The restart protocol (lib/pipeline.ts)
+// batch the sink has written for good. The restart protocol (lib/durability/pipeline.ts)
 // replays from the earliest commit of the pipeline's sinks, and a sink skips what
 // it had already committed, so a replayed batch is never written twice.
 import fs from 'node:fs'
 import { writeFileAtomic } from './atomicFile.js'
 import type { Component } from './component.js'
-import { RuntimeError } from './errors.js'
+import { RuntimeError } from '../core/errors.js'
 
 /** The committed batch time in a sink's directory; null when the sink has committed nothing yet. */
 export function committedIn (dir: string): number | null | 'corrupt' {

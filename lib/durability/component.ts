@@ -1,15 +1,15 @@
 // One member of a pipeline in the state directory (SPEC §3): DIR/NAME/ with a
 // meta.json saying what wrote it (operator, role, definition). The roles are what
-// the restart protocol reads (lib/pipeline.ts): sources keep a log of the batches
+// the restart protocol reads (lib/durability/pipeline.ts): sources keep a log of the batches
 // they emitted, stateful operators keep versions of their state, sinks keep the
 // last batch they committed. A directory written by another definition is refused.
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { RuntimeError } from './errors.js'
-import { canonicalJson } from './keys.js'
+import { RuntimeError } from '../core/errors.js'
+import { canonicalJson } from '../core/keys.js'
 import { writeFileAtomic } from './atomicFile.js'
-import type { Definition } from './types.js'
+import type { Definition } from '../core/types.js'
 
 export type Role = 'source' | 'state' | 'sink'
 

@@ -2,7 +2,7 @@
 // set aside, one JSON object a line, appended, so nothing is lost silently.
 import fs from 'node:fs'
 import path from 'node:path'
-import { RuntimeError } from './errors.js'
+import { RuntimeError } from '../core/errors.js'
 
 export class DeadLetter {
   count = 0

@@ -7,12 +7,11 @@
 //   {"batch":TIME,"interval":MS,"resume":{...}}      (event time: where to rebuild what was pending)
 //   {"aside":"N:K"}                                  line K of read N went to the dead-letter file
 // A batch line is synced before the batch leaves, so everything emitted can be
-// emitted again, the same, after a crash (lib/replayable.ts).
+// emitted again, the same, after a crash (lib/intake/replayable.ts).
 import fs from 'node:fs'
 import { writeFileAtomic } from './atomicFile.js'
 import type { Component } from './component.js'
-import type { Resume } from './eventTime.js'
-import { RuntimeError } from './errors.js'
+import { RuntimeError } from '../core/errors.js'
 
 /** Bytes of a file that were read: whole lines, `until` just after a newline (or the end of a finished file). */
 export interface Read {
@@ -28,19 +27,15 @@ export interface Read {
 
 export interface LoggedRead extends Read { read: number }
 
+/**
+ * A batch as logged: its time and interval, and what the source needs to emit it
+ * again, which is its own business (a file source's reads or event-time resume
+ * point, lib/intake/replayable.ts; Kafka's offset ranges, lib/kafka/batches.ts).
+ */
 export interface LoggedBatch {
   batch: number
   interval: number
-  /** processing time: the reads whose lines are the batch, first and last; null when empty */
-  reads?: [number, number] | null
-  /** event time: where to rebuild the batches still pending after this one */
-  resume?: Resume
-  /** kafka: the offset ranges of the batch */
-  offsets?: OffsetRange[]
 }
-
-/** Spark's OffsetRange: the records [from, until) of a topic's partition. */
-export interface OffsetRange { topic: string, partition: number, from: number, until: number }
 
 export interface LogStart {
   cursor: unknown
@@ -48,10 +43,10 @@ export interface LogStart {
   after: number | null
 }
 
-export class SourceLog {
+export class SourceLog<B extends LoggedBatch = LoggedBatch> {
   start: LogStart = { cursor: null, after: null }
   reads: LoggedRead[] = []
-  batches: LoggedBatch[] = []
+  batches: B[] = []
   /** records already set aside (late, or bad with --on-bad-input skip), "READ:LINE", so a replay does not set them aside again */
   aside = new Set<string>()
   private fd: number | undefined
@@ -110,13 +105,13 @@ export class SourceLog {
   }
 
   /** Logs a batch and syncs the log: after this the batch may leave. */
-  appendBatch (batch: LoggedBatch): void {
+  appendBatch (batch: B): void {
     this.batches.push(batch)
     this.append(JSON.stringify(batch) + '\n', true)
   }
 
   /** Rewrites the log with what is kept (atomically), and appends from there. */
-  rewrite (start: LogStart, reads: LoggedRead[], batches: LoggedBatch[]): void {
+  rewrite (start: LogStart, reads: LoggedRead[], batches: B[]): void {
     this.close()
     this.start = start
     this.reads = reads

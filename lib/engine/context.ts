@@ -1,8 +1,8 @@
-// The Context an operator is handed (lib/types.ts): the error policy of SPEC §4
+// The Context an operator is handed (lib/core/types.ts): the error policy of SPEC §4
 // in one place, so an operator only says "this record is bad" or wraps its function.
-import { BadInputError, at, excerpt } from './errors.js'
-import { SKIP, type BatchInfo, type Context } from './types.js'
-import type { DeadLetter } from './deadLetter.js'
+import { BadInputError, at, excerpt } from '../core/errors.js'
+import { SKIP, type BatchInfo, type Context } from '../core/types.js'
+import type { DeadLetter } from '../durability/deadLetter.js'
 
 export interface ContextOptions {
   name: string

@@ -1,8 +1,8 @@
 // Batch lines in: the wire format's checks, bad lines to the context.
 import type { Readable } from 'node:stream'
 import { readLines } from './lineReader.js'
-import { parseChunk } from './wire.js'
-import type { Chunk } from './types.js'
+import { parseChunk } from '../core/wire.js'
+import type { Chunk } from '../core/types.js'
 import type { OperatorContext } from './context.js'
 
 const BLANK = /^\s*$/

@@ -7,9 +7,9 @@
 // batch while another has one is waited for at most that long; then the earliest
 // time goes on with that stream's batch taken as empty, said on stderr, and the
 // batch, when it comes, is dropped (said too), since times only go forward.
-import { formatDuration } from './durations.js'
-import { BadInputError } from './errors.js'
-import type { Batch } from './assemble.js'
+import { formatDuration } from '../core/durations.js'
+import { BadInputError } from '../core/errors.js'
+import type { Batch } from '../core/assemble.js'
 
 type Emit = (time: number, interval: number, perStream: unknown[][], extra?: Record<string, unknown>) => void | Promise<void>
 

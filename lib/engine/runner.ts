@@ -4,21 +4,20 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Readable, Writable } from 'node:stream'
-import { Assembler } from './assemble.js'
+import { Assembler } from '../core/assemble.js'
 import { OperatorContext } from './context.js'
-import { DeadLetter } from './deadLetter.js'
-import { DstreamError, EXIT_FAILURE, UsageError } from './errors.js'
-import { loadScope } from './functions.js'
+import { DeadLetter } from '../durability/deadLetter.js'
+import { DstreamError, EXIT_FAILURE, UsageError, usage } from '../core/errors.js'
+import { loadScope } from '../core/functions.js'
 import { readChunks } from './input.js'
 import { Output } from './output.js'
-import { Serial } from './serial.js'
+import { Serial } from '../core/serial.js'
 import { Stage, type Durability, type Downstream } from './stage.js'
-import { Checkpoint } from './checkpoint.js'
-import { Commit } from './commit.js'
-import { Component } from './component.js'
-import { usage } from './cli.js'
-import { formatChunk } from './wire.js'
-import type { Common, Definition, Instance, OperatorDefinition, SourceHandle } from './types.js'
+import { Checkpoint } from '../durability/checkpoint.js'
+import { Commit } from '../durability/commit.js'
+import { Component } from '../durability/component.js'
+import { formatChunk } from '../core/wire.js'
+import type { Common, Definition, Instance, OperatorDefinition, SourceHandle } from '../core/types.js'
 
 export interface StageSpec {
   def: Definition
@@ -132,7 +131,7 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
 }
 
 /**
- * How an operator takes part in the restart protocol (lib/pipeline.ts): a stateful
+ * How an operator takes part in the restart protocol (lib/durability/pipeline.ts): a stateful
  * one (snapshot/restore) keeps versions in DIR/NAME/, a sink commits there. Made
  * at start, so an unwritable state directory or another definition's state fails
  * before any batch.

@@ -3,17 +3,17 @@
 // and passes what the operator returns downstream; the operator file holds only
 // its own logic. A piped command is a Stage between a reader and a writer; a fused
 // chain (`then`) is Stages linked directly, so both give the same output.
-import { Assembler } from './assemble.js'
-import type { Checkpoint } from './checkpoint.js'
-import type { Commit } from './commit.js'
-import { RuntimeError } from './errors.js'
+import { Assembler } from '../core/assemble.js'
+import type { Checkpoint } from '../durability/checkpoint.js'
+import type { Commit } from '../durability/commit.js'
+import { RuntimeError } from '../core/errors.js'
 import { Merger } from './merge.js'
 import type { OperatorContext } from './context.js'
-import { membersOf, restartPoint } from './pipeline.js'
-import type { Chunk, Emit, Instance, OperatorDefinition } from './types.js'
+import { membersOf, restartPoint } from '../durability/pipeline.js'
+import type { Chunk, Emit, Instance, OperatorDefinition } from '../core/types.js'
 
 /**
- * How an operator takes part in the restart protocol (lib/pipeline.ts): a stateful
+ * How an operator takes part in the restart protocol (lib/durability/pipeline.ts): a stateful
  * one keeps versions of its state, a sink commits the batches it has written.
  */
 export interface Durability {

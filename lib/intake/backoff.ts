@@ -24,14 +24,6 @@ export function formatDelay (ms: number): string {
   return ms < 1000 ? `${ms}ms` : `${ms / 1000}s`
 }
 
-/** Resolves after `ms`, or as soon as `stopped` settles (the timer is cleared then). */
-export function pause (ms: number, stopped: Promise<void>): Promise<void> {
-  return new Promise(resolve => {
-    const timer = setTimeout(resolve, ms)
-    stopped.then(() => { clearTimeout(timer); resolve() })
-  })
-}
-
 /** What went wrong with a connection or a spawn, in a word: ECONNREFUSED, ENOENT. */
 export function errorCode (err: unknown): string {
   const e = err as NodeJS.ErrnoException & { errors?: NodeJS.ErrnoException[] }

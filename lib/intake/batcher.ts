@@ -2,8 +2,8 @@
 // interval is open when they arrive; batch times are interval ends aligned to the
 // epoch; every interval closes a batch, empty or not; while an interval is open,
 // every `chunkSize` records leave as a chunk with `more`.
-import { batchTimeOf } from './wire.js'
-import type { SourceIO } from './types.js'
+import { batchTimeOf } from '../core/wire.js'
+import type { SourceIO } from '../core/types.js'
 
 export class Batcher {
   private openTime: number

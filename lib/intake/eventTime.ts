@@ -8,8 +8,8 @@
 // Everything here is a function of the records in the order they came, so a
 // replayable source can rebuild the pending batches after a crash: each bucket
 // remembers where its first record was read and the state just before it, and
-// `resume()` names the earliest such point (lib/replayable.ts re-reads from there).
-import { batchTimeOf } from './wire.js'
+// `resume()` names the earliest such point (lib/intake/replayable.ts re-reads from there).
+import { batchTimeOf } from '../core/wire.js'
 
 /** Where a record was read: line `line` of the source log's read number `read`. */
 export interface Position { read: number, line: number }

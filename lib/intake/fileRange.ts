@@ -1,10 +1,10 @@
-// Bytes of a file read again for a replay (lib/replayable.ts). A followed file may
+// Bytes of a file read again for a replay (lib/intake/replayable.ts). A followed file may
 // have been rotated since it was read: it is found by its inode among the files of
 // its directory (app.log.1), and when it is gone the replay fails naming it.
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { RuntimeError } from './errors.js'
-import type { Read } from './sourceLog.js'
+import { RuntimeError } from '../core/errors.js'
+import type { Read } from '../durability/sourceLog.js'
 
 /** The path that holds inode `ino` now: `file` itself, or a file renamed next to it. */
 export async function locate (file: string, ino: number): Promise<string | undefined> {

@@ -3,7 +3,7 @@
 // rotation), what is left of the old file is read to its end before the new one
 // is read from its start; when the file shrinks (truncated, copytruncate), it is
 // read again from the start and that is said. Each read is handed on with its
-// byte range, which is what the source log keeps (lib/replayable.ts).
+// byte range, which is what the source log keeps (lib/intake/replayable.ts).
 //
 // The cursor, {FILE: {ino, offset}}, is where reading goes on: after a restart a
 // file whose inode has moved (rotated while nothing ran) is found by that inode
@@ -11,7 +11,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { locate } from './fileRange.js'
-import type { Read } from './sourceLog.js'
+import type { Read } from '../durability/sourceLog.js'
 import { splitLines } from './fileRange.js'
 
 export type FollowCursor = Record<string, { ino: number, offset: number }>

@@ -1,17 +1,15 @@
-// Where a line source's lines go (batch, socket, listen, exec): parsed (--json),
-// batched by processing time or by event time (--event-time, --watermark), and
-// with --wal written ahead to the state directory so that the batches can be
-// emitted again after a crash (lib/wal.ts, lib/replayable.ts).
+// The intake of a line source (batch, socket, listen, exec): where its lines go
+// once its options are compiled (batching.ts). In memory, by processing time
+// (Batcher) or by event time (EventTimeBatcher); or, with --wal, written ahead to
+// the state directory (wal.ts) as the reads of a ReplayableIntake, which logs
+// them and replays them after a crash (replayable.ts).
+import { Component } from '../durability/component.js'
+import { SKIP, type Common, type Context, type SourceDefinition, type SourceIO } from '../core/types.js'
 import { Batcher } from './batcher.js'
-import { usage } from './cli.js'
-import { Component } from './component.js'
-import { parseDuration } from './durations.js'
-import { excerpt } from './errors.js'
+import { batching, emitInChunks, type Batching } from './batching.js'
 import { EventTimeBatcher } from './eventTime.js'
-import { compileFunction } from './functions.js'
-import type { OptionSpec } from './options.js'
-import { ReplayableIntake, emitInChunks, type Batching } from './replayable.js'
-import { SKIP, type Common, type Context, type SourceDefinition, type SourceIO } from './types.js'
+import type { LineSourceOptions } from './options.js'
+import { ReplayableIntake } from './replayable.js'
 import { Wal } from './wal.js'
 
 export interface Intake {
@@ -21,102 +19,6 @@ export interface Intake {
   close(): void | Promise<void>
   /** the batch a record arriving now belongs to, for messages */
   readonly time: number
-}
-
-export interface BatchingOptions {
-  interval?: string
-  json: boolean
-  chunk: number
-  eventTime?: string
-  watermark?: string
-}
-
-export interface LineSourceOptions extends BatchingOptions {
-  wal: boolean
-}
-
-export const EVENT_TIME_OPTIONS: Record<string, OptionSpec> = {
-  'event-time': { type: 'string', meta: 'FN', describe: "batch by the records' own time: FN gives ms since the epoch or a date string" },
-  watermark: { type: 'string', meta: 'DUR', describe: 'with --event-time: how late a record may come (default 0)' }
-}
-
-/** What --wal and --event-time do, for the descriptions of the line sources. */
-export const WAL_AND_EVENT_TIME_TEXT = `
-
-With --wal, what comes in is first written to the state directory (DIR/NAME/,
-WAL segments and a log of the batches), each batch synced before it leaves: killed
-and started again, the source first emits again, with the same times and records,
-the batches the pipeline's sinks (save, foreach) had not committed, and the lines
-of the batch that was open. Lines are safe once the read holding them is in the
-log (a few milliseconds after they arrive); what a client sent that was not, the
-client must send again. Segments are deleted once committed.
-
-With --event-time FN, a record goes to the batch whose interval holds its own time
-(FN gives ms since the epoch, a Date or a date string); a batch leaves once the
-watermark (the largest time seen minus --watermark) has passed its end, empty
-batches fill gaps, a record whose batch has left goes to the dead-letter file and
-is counted, and at end of input every pending batch leaves. Time moves with the
-data only: no batch leaves while nothing comes.`
-
-export const WAL_OPTION: Record<string, OptionSpec> = {
-  wal: { type: 'boolean', default: false, describe: 'write what comes in to the state directory first, so a restart replays what the pipeline has not committed' }
-}
-
-/** The batching options compiled: interval, chunk, parsing, the event-time stamp. */
-export function batching (opts: BatchingOptions, def: SourceDefinition, ctx: Context, io: Pick<SourceIO, 'emit'>): Batching {
-  const duration = (text: string, what: string) => {
-    try {
-      return parseDuration(text, what)
-    } catch (err) {
-      throw usage(def, (err as Error).message)
-    }
-  }
-  const interval = duration(opts.interval ?? '1s', 'interval')
-  if (!Number.isInteger(opts.chunk) || opts.chunk < 1) throw usage(def, `--chunk must be a positive whole number, got ${opts.chunk}`)
-  if (opts.watermark !== undefined && opts.eventTime === undefined) throw usage(def, '--watermark needs --event-time')
-  const parse = opts.json
-    ? (line: string, time: number) => {
-        try {
-          return JSON.parse(line)
-        } catch (err) {
-          ctx.badRecord(line, `not JSON (${(err as Error).message})`, time)
-          return SKIP
-        }
-      }
-    : (line: string) => line
-  let eventTime: Batching['eventTime']
-  if (opts.eventTime !== undefined) {
-    const fn = ctx.guard(compileFunction(opts.eventTime, ctx.scope, '--event-time'))
-    const lateness = opts.watermark === undefined ? 0 : duration(opts.watermark, 'watermark')
-    eventTime = {
-      lateness,
-      stamp (record, time) {
-        const value = fn(record)
-        if (value === SKIP) return SKIP
-        const ms = toMillis(value)
-        if (ms !== undefined) return ms
-        ctx.badRecord(record, `--event-time gave ${excerpt(value)}, not a time (ms since the epoch, or a date string)`, time)
-        return SKIP
-      }
-    }
-  }
-  return {
-    interval,
-    chunk: opts.chunk,
-    parse,
-    eventTime,
-    late (record, timestamp, batch) {
-      ctx.setAside(record, `later than the watermark: its batch ${batch} was emitted already (timestamp ${new Date(timestamp).toISOString()})`, batch)
-    },
-    emit: chunk => io.emit(chunk),
-    say: text => ctx.stderr(`dstream ${def.name}: ${text}\n`)
-  }
-}
-
-/** ms since the epoch from what --event-time gave: a number, a Date, or a string Date.parse reads. */
-export function toMillis (value: unknown): number | undefined {
-  const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : value
-  return typeof ms === 'number' && Number.isFinite(ms) ? Math.floor(ms) : undefined
 }
 
 /** The intake the options ask for. */
@@ -167,11 +69,8 @@ class WalIntake implements Intake {
 
   static async open (opts: Common, def: SourceDefinition, b: Batching): Promise<WalIntake> {
     const component = Component.of(def, opts, 'source')
-    let intake: ReplayableIntake | undefined
-    const wal = new Wal(component, () => intake?.files ?? new Set())
-    intake = await ReplayableIntake.open(component, wal, b, null)
-    wal.prune()
-    return new WalIntake(wal, intake)
+    const wal = new Wal(component)
+    return new WalIntake(wal, await ReplayableIntake.open(component, wal, b, null))
   }
 
   get time (): number { return this.intake.time }

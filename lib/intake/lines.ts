@@ -3,7 +3,7 @@
 // (--json) and batches them.
 import type { Readable } from 'node:stream'
 import split2 from 'split2'
-import type { Intake } from './intake.js'
+import type { Intake } from './lineIntake.js'
 
 /** Resolves when the stream ends; pauses it while the pipeline asks to wait. */
 export function feedLines (stream: Readable, intake: Intake): Promise<void> {

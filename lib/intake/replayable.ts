@@ -10,14 +10,14 @@
 //   dropped, what follows is the same as before.
 // tail, watch and the --wal of the line sources are all a Feed: files read in
 // ranges, which is what makes them readable again.
-import type { Component } from './component.js'
-import { EventTimeBatcher, type Position } from './eventTime.js'
-import { membersOf, restartPoint } from './pipeline.js'
-import { Serial } from './serial.js'
-import { SourceLog, type LoggedBatch, type LoggedRead, type Read } from './sourceLog.js'
-import type { Chunk } from './types.js'
-import { batchTimeOf } from './wire.js'
-import { SKIP } from './types.js'
+import type { Component } from '../durability/component.js'
+import { EventTimeBatcher, type Position, type Resume } from './eventTime.js'
+import { membersOf, restartPoint } from '../durability/pipeline.js'
+import { Serial } from '../core/serial.js'
+import { SourceLog, type LoggedBatch, type LoggedRead, type Read } from '../durability/sourceLog.js'
+import { batchTimeOf } from '../core/wire.js'
+import { SKIP } from '../core/types.js'
+import { emitInChunks, type Batching } from './batching.js'
 
 export interface Feed {
   /** where reading goes on after `read`, given where it was before it */
@@ -30,28 +30,16 @@ export interface Feed {
   rereads?: boolean
   /** the cursor without what no longer matters (watch: files that are gone), before the log keeps it */
   tidy?(cursor: unknown): unknown
+  /** the files the log still names, each time it is rewritten: the others will never be read again (the WAL deletes them) */
+  keep?(files: Set<string>): void
 }
 
-/** How lines become records and batches: the source options, compiled. */
-export interface Batching {
-  interval: number
-  chunk: number
-  /** a line to a record; SKIP when it is bad and was set aside */
-  parse(line: string, time: number): unknown
-  /** by event time: the record's timestamp in ms, SKIP when it has none */
-  eventTime?: { stamp(record: unknown, time: number): number | typeof SKIP, lateness: number }
-  /** a record later than the watermark */
-  late(record: unknown, timestamp: number, batch: number): void
-  emit(chunk: Chunk): void | Promise<void>
-  say(text: string): void
-  clock?: () => number
-}
-
-/** A whole batch out, in chunks of at most `chunk` records, `more` on all but the last. */
-export async function emitInChunks (b: Pick<Batching, 'chunk' | 'emit'>, time: number, interval: number, records: unknown[]): Promise<void> {
-  let i = 0
-  for (; records.length - i > b.chunk; i += b.chunk) await b.emit({ time, interval, records: records.slice(i, i + b.chunk), more: true })
-  await b.emit({ time, interval, records: i === 0 ? records : records.slice(i) })
+/** A batch in the source log: by processing time the reads that hold it, by event time where to rebuild from. */
+interface FileBatch extends LoggedBatch {
+  /** processing time: the reads whose lines are the batch, first and last; null when empty */
+  reads?: [number, number] | null
+  /** event time: where to rebuild the batches still pending after this one */
+  resume?: Resume
 }
 
 /** Compact the log after this many batches. */
@@ -60,7 +48,7 @@ const COMPACT_EVERY = 1000
 export class ReplayableIntake {
   /** where live reading continues */
   cursor: unknown
-  private readonly log: SourceLog
+  private readonly log: SourceLog<FileBatch>
   private readonly serial = new Serial()
   private readonly clock: () => number
   // processing time
@@ -78,7 +66,7 @@ export class ReplayableIntake {
   private sinceCompaction = 0
 
   private constructor (component: Component, private readonly feed: Feed, private readonly b: Batching) {
-    this.log = new SourceLog(component)
+    this.log = new SourceLog<FileBatch>(component)
     this.clock = b.clock ?? Date.now
   }
 
@@ -112,14 +100,17 @@ export class ReplayableIntake {
     }) ?? Promise.resolve()
   }
 
-  /** The reads the log still holds (the WAL deletes the files no read is in). */
-  get files (): Set<string> { return new Set(this.log.reads.map(r => r.file)) }
+  /** The log rewritten with what is kept; the feed learns which files it still names (the WAL deletes the others). */
+  private rewriteLog (...kept: Parameters<SourceLog<FileBatch>['rewrite']>): void {
+    this.log.rewrite(...kept)
+    this.feed.keep?.(new Set(this.log.reads.map(r => r.file)))
+  }
 
   private async recover (initialCursor: unknown): Promise<void> {
     this.log.component.prepare()
     this.log.load()
     if (this.log.reads.length === 0 && this.log.batches.length === 0 && this.log.start.cursor === null) {
-      this.log.rewrite({ cursor: initialCursor, after: null }, [], [])
+      this.rewriteLog({ cursor: initialCursor, after: null }, [], [])
     }
     const point = restartPoint(membersOf(this.log.component.stateDir))
     if (this.b.eventTime) await this.rebuild(point)
@@ -131,7 +122,7 @@ export class ReplayableIntake {
     const { start, reads, batches } = this.log
     const done = batches.filter(b => b.batch <= point)
     const again = batches.filter(b => b.batch > point)
-    const covered = (b: LoggedBatch) => b.reads ? b.reads[1] : 0
+    const covered = (b: FileBatch) => b.reads ? b.reads[1] : 0
     const doneUpTo = Math.max(0, ...done.map(covered))
     const againUpTo = Math.max(doneUpTo, ...again.map(covered))
     // Reads after the last logged batch were in the batch open at the crash: it
@@ -142,7 +133,7 @@ export class ReplayableIntake {
     for (const read of reads) if (read.read <= doneUpTo) cursor = this.feed.advance(cursor, read)
     const kept = reads.filter(r => r.read > doneUpTo && r.read <= againUpTo)
     const after = done.at(-1)?.batch ?? start.after
-    this.log.rewrite({ cursor: this.tidy(cursor), after }, [...kept, ...trailing], again)
+    this.rewriteLog({ cursor: this.tidy(cursor), after }, [...kept, ...trailing], again)
     this.cursor = cursor
     for (const read of kept) this.cursor = this.feed.advance(this.cursor, read)
     if (this.feed.rereads !== false) {
@@ -184,7 +175,7 @@ export class ReplayableIntake {
     let cursor = start.cursor
     for (const read of reads) if (read.read < resume.at.read) cursor = this.feed.advance(cursor, read)
     const kept = reads.filter(r => r.read >= resume.at.read)
-    this.log.rewrite({ cursor: this.tidy(cursor), after: start.after }, kept, from ? [from] : [])
+    this.rewriteLog({ cursor: this.tidy(cursor), after: start.after }, kept, from ? [from] : [])
     this.cursor = cursor
     this.replayUpTo = upTo
     this.events = new EventTimeBatcher({
@@ -308,7 +299,7 @@ export class ReplayableIntake {
       if (!from?.resume) return
       let cursor = start.cursor
       for (const read of reads) if (read.read < from.resume.at.read) cursor = this.feed.advance(cursor, read)
-      this.log.rewrite({ cursor: this.tidy(cursor), after: start.after }, reads.filter(r => r.read >= from.resume!.at.read), batches.filter(b => b.batch >= from.batch))
+      this.rewriteLog({ cursor: this.tidy(cursor), after: start.after }, reads.filter(r => r.read >= from.resume!.at.read), batches.filter(b => b.batch >= from.batch))
       return
     }
     const done = batches.filter(b => b.batch <= point)
@@ -320,6 +311,6 @@ export class ReplayableIntake {
       if (read.read <= upTo) cursor = this.feed.advance(cursor, read)
       else kept.push(read)
     }
-    this.log.rewrite({ cursor: this.tidy(cursor), after: done.at(-1)!.batch }, kept, batches.filter(b => b.batch > point))
+    this.rewriteLog({ cursor: this.tidy(cursor), after: done.at(-1)!.batch }, kept, batches.filter(b => b.batch > point))
   }
 }

@@ -3,7 +3,7 @@
 // reading (graceful stop) and keeps the partial line too.
 import type { Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
-import type { Intake } from './intake.js'
+import type { Intake } from './lineIntake.js'
 import { feedLines } from './lines.js'
 
 export interface SocketLines {

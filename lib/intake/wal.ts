@@ -1,14 +1,15 @@
 // `--wal` for the line sources (batch, socket, listen, exec): what comes in is
 // appended to segment files DIR/NAME/wal-N.log before it is batched, so the source
-// is replayable like tail (lib/replayable.ts reads the ranges again). A segment
-// no logged read points into any more is deleted.
+// is replayable like tail (lib/intake/replayable.ts reads the ranges again). The
+// intake tells the WAL which files its log still names each time it rewrites the
+// log (keep); a segment no logged read points into any more is deleted then.
 import fs from 'node:fs'
 import path from 'node:path'
-import { RuntimeError } from './errors.js'
+import { RuntimeError } from '../core/errors.js'
 import { readLinesOf } from './fileRange.js'
-import type { Component } from './component.js'
+import type { Component } from '../durability/component.js'
 import type { Feed } from './replayable.js'
-import type { Read } from './sourceLog.js'
+import type { Read } from '../durability/sourceLog.js'
 
 /** Start a new segment once the current one is this big. */
 const SEGMENT_BYTES = 64 * 1024 * 1024
@@ -22,8 +23,7 @@ export class Wal implements Feed {
   /** what came in cannot come again: the lines of an unfinished batch are taken from the WAL */
   readonly rereads = false
 
-  /** `inUse`: the files the source log still names */
-  constructor (private readonly component: Component, private readonly inUse: () => Set<string> = () => new Set()) {}
+  constructor (private readonly component: Component) {}
 
   /** Appends whole lines; returns the read that names them. */
   append (lines: string[]): Read {
@@ -47,9 +47,8 @@ export class Wal implements Feed {
 
   lines (read: Read): Promise<string[]> { return readLinesOf(read, this.component.operator) }
 
-  /** Deletes the segments that hold no read the log still has, but never the one being written. */
-  prune (): void {
-    const inUse = this.inUse()
+  /** Deletes the segments that hold no read the log still has (`inUse`: the files it names), but never the one being written. */
+  keep (inUse: Set<string>): void {
     for (const name of fs.readdirSync(this.component.dir)) {
       const file = path.join(this.component.dir, name)
       if (SEGMENT.test(name) && file !== this.file && !inUse.has(file)) fs.rmSync(file, { force: true })
@@ -68,6 +67,5 @@ export class Wal implements Feed {
     this.fd = fs.openSync(this.file, 'wx')
     this.ino = fs.fstatSync(this.fd).ino
     this.size = 0
-    this.prune()
   }
 }

@@ -6,21 +6,21 @@
 // state directory (synced) and only then reads the records and emits the batch,
 // with its ranges as `offsets` on the batch line (Spark's HasOffsetRanges).
 //
-// Once the pipeline's sinks have committed a batch (lib/pipeline.ts), its offsets go
+// Once the pipeline's sinks have committed a batch (lib/durability/pipeline.ts), its offsets go
 // to the offset store (the group's offsets in Kafka, or Redis). Started again, the
 // source emits again, with the same times and ranges, the batches logged after the
 // pipeline's restart point, then goes on where its log ends. (The ranges are not
 // trimmed by what the store holds: this instance may have stored a batch's offsets
 // before a sink that registered late had it, and that sink must get it again.)
 import type { Admin, KafkaMessage } from 'kafkajs'
-import type { Component } from './component.js'
-import type { RangeReader } from './kafkaReader.js'
+import type { Component } from '../durability/component.js'
+import type { RangeReader } from './reader.js'
 import { tpKey, tpOf, type Offsets, type OffsetStore } from './offsetStore.js'
-import { membersOf, restartPoint } from './pipeline.js'
-import { Serial } from './serial.js'
-import { SourceLog, type LoggedBatch, type OffsetRange } from './sourceLog.js'
-import type { Chunk } from './types.js'
-import { batchTimeOf } from './wire.js'
+import { membersOf, restartPoint } from '../durability/pipeline.js'
+import { Serial } from '../core/serial.js'
+import { SourceLog, type LoggedBatch } from '../durability/sourceLog.js'
+import type { Chunk } from '../core/types.js'
+import { batchTimeOf } from '../core/wire.js'
 
 /** Compact the log once it holds this many batches the store has. */
 const COMPACT_AFTER = 200
@@ -33,6 +33,12 @@ const STORE_PATIENCE = 5000
 
 /** What a wait for the brokers or the store ends with when the source is stopped meanwhile. */
 class Stopped extends Error {}
+
+/** Spark's OffsetRange: the records [from, until) of a topic's partition. */
+export interface OffsetRange { topic: string, partition: number, from: number, until: number }
+
+/** A batch in the source log: the offset ranges it holds. */
+interface KafkaBatch extends LoggedBatch { offsets: OffsetRange[] }
 
 export interface KafkaBatching {
   topics: string[]
@@ -52,7 +58,7 @@ export interface KafkaBatching {
 interface Ends { low: number, high: number }
 
 export class KafkaBatches {
-  private readonly log: SourceLog
+  private readonly log: SourceLog<KafkaBatch>
   private readonly serial = new Serial()
   /** the next offset to read of each partition that is this instance's */
   private readonly positions = new Map<string, number>()
@@ -83,7 +89,7 @@ export class KafkaBatches {
   private stopRequested = false
 
   constructor (component: Component, private readonly admin: Admin, private readonly reader: RangeReader, private readonly store: OffsetStore, private readonly b: KafkaBatching) {
-    this.log = new SourceLog(component)
+    this.log = new SourceLog<KafkaBatch>(component)
     this.finished = new Promise(resolve => { this.finish = resolve })
     this.stopAsked = new Promise<never>((resolve, reject) => { this.askStop = () => reject(new Stopped()) })
     this.stopAsked.catch(() => {})
@@ -285,7 +291,7 @@ export class KafkaBatches {
       this.positions.set(key, until)
       this.raise(key, until)
     }
-    const batch: LoggedBatch = { batch: time, interval: this.b.interval, offsets: ranges }
+    const batch: KafkaBatch = { batch: time, interval: this.b.interval, offsets: ranges }
     this.log.appendBatch(batch)
     await this.emit(batch).catch(err => {
       // bad input: the batch is taken out of the log again, so that the run after the
@@ -310,7 +316,7 @@ export class KafkaBatches {
    * records as they come, in chunks, in the order of the ranges; the last chunk carries
    * the ranges. Every partition is fetched at once; only a bounded part of each is held.
    */
-  private async emit (batch: LoggedBatch): Promise<void> {
+  private async emit (batch: KafkaBatch): Promise<void> {
     const ranges = batch.offsets ?? []
     const { chunk } = this.b
     // since when a take has waited for the brokers (not for the stages downstream)
@@ -368,7 +374,7 @@ export class KafkaBatches {
   }
 
   /** Writes the ends of these batches' ranges to the store; on failure says so and leaves them for the next try. */
-  private async storeUpTo (batches: LoggedBatch[]): Promise<void> {
+  private async storeUpTo (batches: KafkaBatch[]): Promise<void> {
     if (batches.length === 0) return
     const offsets: Offsets = new Map()
     for (const b of batches) {

@@ -3,7 +3,7 @@
 // JSON array, or NDJSON (one JSON value a line; always so for .ndjson and .jsonl,
 // where a one-line file holding an array is one record, not a list of them).
 import fs from 'node:fs'
-import { BadInputError, UsageError, excerpt } from './errors.js'
+import { BadInputError, UsageError, excerpt } from '../core/errors.js'
 
 export class Dataset {
   private records: unknown[]

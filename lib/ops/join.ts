@@ -4,13 +4,12 @@
 // grouping of both sides by key, and the loop over keys in first-seen order (the
 // batch's keys first, then the right side's). An operator file gives only its shape:
 // what one key's values on each side become.
-import { usage } from './cli.js'
 import { Dataset } from './dataset.js'
-import { parseDuration } from './durations.js'
-import { BadInputError, UsageError } from './errors.js'
-import { isPair, keyOf } from './keys.js'
-import type { OptionSpec } from './options.js'
-import type { Context, Instance, OperatorDefinition } from './types.js'
+import { parseDuration } from '../core/durations.js'
+import { BadInputError, UsageError, usage } from '../core/errors.js'
+import { isPair, keyOf } from '../core/keys.js'
+import type { OptionSpec } from '../core/types.js'
+import type { Context, Instance, OperatorDefinition } from '../core/types.js'
 
 export interface JoinOptions { with?: string, static?: string, maxWait?: string }
 

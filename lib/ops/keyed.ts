@@ -1,8 +1,10 @@
-// Per-batch aggregation by key for the pair operators: values folded into one
-// accumulator per key, keys kept in first-seen order (SPEC §1).
-import { builtinRefusal, type Reducer } from './functions.js'
-import { isPair, keyOf } from './keys.js'
-import { SKIP, type Context } from './types.js'
+// Per-batch aggregation by key, keys kept in first-seen order (SPEC §1): KeyedFold
+// folds the values of [k, v] pairs into one accumulator per key (reduce-by-key,
+// group-by-key, combine-by-key and their windows); ValueCounts counts records by
+// value (count-by-value and its window). Keys compare by value (core/keys.ts).
+import { builtinRefusal, type Reducer } from '../core/functions.js'
+import { isPair, keyOf } from '../core/keys.js'
+import { SKIP, type Context, type OptionSpec } from '../core/types.js'
 
 export class KeyedFold {
   private table = new Map<string, [unknown, unknown]>()
@@ -49,4 +51,39 @@ export class KeyedFold {
     this.table = new Map()
     return table
   }
+}
+
+// Counts of distinct values: one count per value, any record being a value.
+export class ValueCounts {
+  private table = new Map<string, [unknown, number]>()
+
+  /** Counts a chunk of records in; any record is a value. */
+  add (records: unknown[]): void {
+    const { table } = this
+    for (let i = 0; i < records.length; i++) {
+      const id = keyOf(records[i])
+      const entry = table.get(id)
+      if (entry === undefined) table.set(id, [records[i], 1])
+      else entry[1]++
+    }
+  }
+
+  /** The [value, count] pairs in first-seen order; empties the table. */
+  take (): Array<[unknown, number]> {
+    const out = [...this.table.values()]
+    this.table.clear()
+    return out
+  }
+
+  /** The table itself (value id → [value, count]) for those who keep it (windows); starts a new one. */
+  takeTable (): Map<string, [unknown, number]> {
+    const table = this.table
+    this.table = new Map()
+    return table
+  }
+}
+
+/** Spark's numPartitions on the shuffling operators: accepted so Spark habits work, and ignored. */
+export const PARTITIONS_OPTION: Record<string, OptionSpec> = {
+  partitions: { type: 'number', describe: "Spark's numPartitions; accepted for compatibility and ignored: each operator is one process until parallel workers exist" }
 }

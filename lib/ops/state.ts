@@ -3,11 +3,10 @@
 // new), with its snapshot as plain JSON for the runner's checkpoints. Keys can be
 // arrays or objects, so the snapshot is a list of [key, state] (or [key, state,
 // time]) entries, not an object.
-import { usage } from './cli.js'
 import { Dataset } from './dataset.js'
-import { BadInputError, UsageError, excerpt } from './errors.js'
-import { isPair, keyOf } from './keys.js'
-import type { Definition } from './types.js'
+import { BadInputError, UsageError, excerpt, usage } from '../core/errors.js'
+import { isPair, keyOf } from '../core/keys.js'
+import type { Definition } from '../core/types.js'
 
 export interface Entry {
   key: unknown

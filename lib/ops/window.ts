@@ -4,13 +4,12 @@
 // slide, so independent pipelines agree on them (SPEC §1). Each batch is folded once
 // into a *partial* (its records, or its per-key accumulators); a window is made of
 // the partials of its batches, kept in a Ring, never of raw records re-read.
-import { usage } from './cli.js'
-import { formatDuration, parseDuration } from './durations.js'
-import { DstreamError } from './errors.js'
-import { builtinRefusal, compileFunction, type Reducer } from './functions.js'
-import { keyOf } from './keys.js'
-import type { OptionSpec } from './options.js'
-import { SKIP, type Context, type Definition, type Instance } from './types.js'
+import { formatDuration, parseDuration } from '../core/durations.js'
+import { DstreamError, usage } from '../core/errors.js'
+import { builtinRefusal, compileFunction, type Reducer } from '../core/functions.js'
+import { keyOf } from '../core/keys.js'
+import type { OptionSpec } from '../core/types.js'
+import { SKIP, type Context, type Definition, type Instance } from '../core/types.js'
 
 export const WINDOW_OPTIONS: Record<string, OptionSpec> = {
   length: { type: 'string', meta: 'DUR', describe: 'the window length (required): a multiple of the input interval, e.g. 30s' },

@@ -5,9 +5,9 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { mulberry32 as prng } from '../../lib/random.js'
+import { mulberry32 as prng } from '../../lib/intake/random.js'
 import { parseOutput, sh } from '../helpers.js'
-import type { Chunk } from '../../lib/types.js'
+import type { Chunk } from '../../lib/core/types.js'
 
 const MINUTE = 60_000
 const INTERVAL = MINUTE

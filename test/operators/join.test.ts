@@ -1,4 +1,4 @@
-// join, and what the five joins share (lib/join.ts): --with and --static, pairing
+// join, and what the five joins share (lib/ops/join.ts): --with and --static, pairing
 // by time, reloads, bad input and usage. The other join files test their own shape.
 import fs from 'node:fs'
 import t from 'tap'

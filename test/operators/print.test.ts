@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream'
 import t from 'tap'
-import { parseChain } from '../../lib/main.js'
-import { run } from '../../lib/runner.js'
+import { parseChain } from '../../lib/cli/main.js'
+import { run } from '../../lib/engine/runner.js'
 import { batchLines, runTable, runWords, sh } from '../helpers.js'
 
 const RULE = '-------------------------------------------'

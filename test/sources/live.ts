@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import net from 'node:net'
 import { DSTREAM, parseOutput, userEnv } from '../helpers.js'
-import type { Chunk } from '../../lib/types.js'
+import type { Chunk } from '../../lib/core/types.js'
 
 export interface Live {
   child: ChildProcess

@@ -7,7 +7,7 @@ import path from 'node:path'
 import t from 'tap'
 import { parseOutput, sh } from '../helpers.js'
 import { connect, live, send, sleep } from './live.js'
-import type { Chunk } from '../../lib/types.js'
+import type { Chunk } from '../../lib/core/types.js'
 
 const batchesOf = (text: string) => parseOutput(text).batches
 const readJsonLines = (file: string) => fs.readFileSync(file, 'utf8').trim().split('\n').map(l => JSON.parse(l))

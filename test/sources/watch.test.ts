@@ -7,7 +7,7 @@ import path from 'node:path'
 import t from 'tap'
 import { DSTREAM, parseOutput, sh, userEnv } from '../helpers.js'
 import { consecutive, live, sleep } from './live.js'
-import type { Chunk } from '../../lib/types.js'
+import type { Chunk } from '../../lib/core/types.js'
 
 const recordsOf = (stdout: string) => parseOutput(stdout).batches.flatMap(b => b.records)
 const batchesOf = (stdout: string) => parseOutput(stdout).batches

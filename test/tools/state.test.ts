@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import t from 'tap'
 import { sh } from '../helpers.js'
 
-// A pipeline's members, as lib/component.ts, lib/checkpoint.ts and lib/commit.ts write them.
+// A pipeline's members, as lib/durability/component.ts, lib/durability/checkpoint.ts and lib/durability/commit.ts write them.
 const meta = (operator: string, role: string, definition: unknown) => JSON.stringify({ operator, role, definition }) + '\n'
 const checkpoint = (time: number) => JSON.stringify({ operator: 'update-state-by-key', definition: { fn: 'sum' }, time, state: [['a', time / 1000]] })
 const commit = (committed: number | null) => JSON.stringify({ operator: 'save', definition: { prefix: 'out' }, committed }) + '\n'

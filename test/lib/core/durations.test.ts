@@ -1,5 +1,5 @@
 import t from 'tap'
-import { formatDuration, parseDuration } from '../../lib/durations.js'
+import { formatDuration, parseDuration } from '../../../lib/core/durations.js'
 
 t.test('cases', async t => {
   const cases: Array<[string | number, number]> = [['250ms', 250], ['5s', 5000], ['1m', 60000], ['2h', 7200000], ['1d', 86400000], ['1500', 1500], [300, 300], ['1.5s', 1500]]

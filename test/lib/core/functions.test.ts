@@ -1,5 +1,5 @@
 import t from 'tap'
-import { compileFunction, compileReducer, loadScope } from '../../lib/functions.js'
+import { compileFunction, compileReducer, loadScope } from '../../../lib/core/functions.js'
 
 t.test('function expressions and _ expressions', async t => {
   t.same(compileFunction('w => [w, 1]')('a'), ['a', 1])

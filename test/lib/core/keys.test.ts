@@ -1,5 +1,5 @@
 import t from 'tap'
-import { canonicalJson, keyOf } from '../../lib/keys.js'
+import { canonicalJson, keyOf } from '../../../lib/core/keys.js'
 
 t.test('keys compare by value', async t => {
   t.equal(keyOf('a'), 'a', 'a string key is itself')

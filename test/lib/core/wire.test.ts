@@ -1,6 +1,6 @@
 import t from 'tap'
-import { formatChunk, parseChunk, batchTimeOf } from '../../lib/wire.js'
-import { runWords } from '../helpers.js'
+import { formatChunk, parseChunk, batchTimeOf } from '../../../lib/core/wire.js'
+import { runWords } from '../../helpers.js'
 
 t.test('cases', async t => {
   t.same(parseChunk('{"time":2000,"interval":1000,"records":["a",1]}'), { time: 2000, interval: 1000, records: ['a', 1] })

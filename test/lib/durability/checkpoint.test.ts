@@ -4,10 +4,10 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { PassThrough } from 'node:stream'
 import t from 'tap'
-import { parseArgs } from '../../lib/cli.js'
-import { run } from '../../lib/runner.js'
-import type { OperatorDefinition } from '../../lib/types.js'
-import { batchLines, parseOutput } from '../helpers.js'
+import { parseArgs } from '../../../lib/cli/args.js'
+import { run } from '../../../lib/engine/runner.js'
+import type { OperatorDefinition } from '../../../lib/core/types.js'
+import { batchLines, parseOutput } from '../../helpers.js'
 
 // A running count of records: the smallest stateful operator.
 const tally: OperatorDefinition = {

@@ -1,7 +1,7 @@
 // Merger's bounded wait (join --max-wait), driven directly.
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { Merger } from '../../lib/merge.js'
+import { Merger } from '../../../lib/engine/merge.js'
 
 const batch = (time: number, records: unknown[] = [time]) => ({ time, interval: 1000, records })
 

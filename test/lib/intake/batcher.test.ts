@@ -1,6 +1,6 @@
 import t from 'tap'
-import { Batcher } from '../../lib/batcher.js'
-import type { Chunk } from '../../lib/types.js'
+import { Batcher } from '../../../lib/intake/batcher.js'
+import type { Chunk } from '../../../lib/core/types.js'
 
 function make (interval: number, chunk: number, start: number) {
   let now = start

@@ -1,9 +1,9 @@
 // EventTimeBatcher driven directly: batches by the records' own time, the
 // watermark, late records, close, and the rebuild from a resume point that a
-// replayable source relies on after a crash (lib/replayable.ts).
+// replayable source relies on after a crash (lib/intake/replayable.ts).
 import t from 'tap'
-import { mulberry32 as prng } from '../../lib/random.js'
-import { EventTimeBatcher, before, type EventState, type Position, type Resume } from '../../lib/eventTime.js'
+import { mulberry32 as prng } from '../../../lib/intake/random.js'
+import { EventTimeBatcher, before, type EventState, type Position, type Resume } from '../../../lib/intake/eventTime.js'
 
 type Tap = typeof t
 interface Rec { id: number, ts: number }
@@ -329,7 +329,7 @@ t.test('the property test generates what it means to test', async t => {
 })
 
 // ---------------------------------------------------------------------------
-// Rebuild determinism: what lib/replayable.ts relies on after a crash
+// Rebuild determinism: what lib/intake/replayable.ts relies on after a crash
 
 interface Positioned extends Rec { at: Position }
 
