@@ -108,7 +108,7 @@ use Kafka 3.x.`,
     json: { type: 'boolean', default: false, describe: 'parse each value as JSON; a value that does not parse is bad input' },
     'with-meta': { type: 'boolean', default: false, describe: 'records {topic, partition, offset, key, value, timestamp, headers}' },
     ...CHUNK_OPTION,
-    'offsets-store': { type: 'string', meta: 'URL', describe: 'keep the offsets in Redis (redis://HOST:PORT/DB) rather than in the group' },
+    'offsets-store': { type: 'string', meta: 'URL', secret: true, describe: 'keep the offsets in Redis (redis://HOST:PORT/DB) rather than in the group' },
     'session-timeout': { type: 'string', meta: 'DUR', default: '10s', runOnly: true, describe: 'how long the group waits for a silent member (6s to 5m)' },
     'wait-for-topic': { type: 'boolean', default: false, runOnly: true, describe: 'wait for a topic that does not exist yet' },
     once: { type: 'boolean', default: false, runOnly: true, describe: 'read up to the end offsets at start, then exit' }

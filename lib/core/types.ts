@@ -46,6 +46,8 @@ export interface OptionSpec {
   demandOption?: boolean
   meta?: string
   runOnly?: boolean
+  /** a URL that may hold a password: masked wherever it is kept or said (core/secrets.ts) */
+  secret?: boolean
 }
 
 export type Group = 'sources' | 'per batch' | 'windows' | 'state' | 'outputs' | 'tools'
@@ -59,6 +61,8 @@ export interface Positional {
   /** a positional that takes every remaining word (`foreach -- CMD ARGS`) */
   variadic?: boolean
   optional?: boolean
+  /** a URL that may hold a password: masked wherever it is kept or said (core/secrets.ts) */
+  secret?: boolean
 }
 
 export interface Example {

@@ -8,6 +8,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { RuntimeError } from '../core/errors.js'
 import { canonicalJson } from '../core/keys.js'
+import { maskUrl } from '../core/secrets.js'
 import { writeFileAtomic } from './atomicFile.js'
 import type { Definition } from '../core/types.js'
 
@@ -19,11 +20,16 @@ export interface Meta {
   definition: unknown
 }
 
-/** What identifies an operator's logic: its arguments and its own options (not where its files go). */
+/**
+ * What identifies an operator's logic: its arguments and its own options (not where
+ * its files go). A URL marked secret is kept with its password masked: the
+ * definition is written to meta.json and shown by `dstream state show`.
+ */
 export function definitionOf (def: Definition, opts: Record<string, unknown>): Record<string, unknown> {
   const identity: Record<string, unknown> = {}
-  for (const p of def.positionals) if (opts[p.key] !== undefined) identity[p.key] = opts[p.key]
-  for (const [key, spec] of Object.entries(def.options)) if (opts[key] !== undefined && !spec.runOnly) identity[key] = opts[key]
+  const keep = (key: string, secret: boolean | undefined) => { identity[key] = secret && typeof opts[key] === 'string' ? maskUrl(opts[key] as string) : opts[key] }
+  for (const p of def.positionals) if (opts[p.key] !== undefined) keep(p.key, p.secret)
+  for (const [key, spec] of Object.entries(def.options)) if (opts[key] !== undefined && !spec.runOnly) keep(key, spec.secret)
   return identity
 }
 

@@ -10,6 +10,7 @@
 // it has in flight before its partitions go to another member (lib/kafka/group.ts).
 import type { Admin, Kafka, Producer } from 'kafkajs'
 import { UsageError } from '../core/errors.js'
+import { maskUrl } from '../core/secrets.js'
 import { instanceTag, whileRetriable } from './client.js'
 
 /** "topic\u0000partition" → the next offset to read */
@@ -73,7 +74,7 @@ class RedisStore implements OffsetStore {
   readonly where: string
 
   constructor (private readonly redis: import('ioredis').Redis, private readonly group: string, url: string) {
-    this.where = `${url.replace(/\/\/[^@/]*@/, '//***@')} (hashes ${this.hash('TOPIC')})`
+    this.where = `${maskUrl(url)} (hashes ${this.hash('TOPIC')})`
   }
 
   /** the hash of a topic's offsets: partition → next offset */
@@ -117,9 +118,9 @@ export async function offsetStore (operator: string, url: string | undefined, ka
   try {
     parsed = new URL(url)
   } catch {
-    throw new UsageError(`dstream ${operator}: --offsets-store ${url}: not a URL (redis://HOST:PORT/DB)`)
+    throw new UsageError(`dstream ${operator}: --offsets-store ${maskUrl(url)}: not a URL (redis://HOST:PORT/DB)`)
   }
-  if (parsed.protocol !== 'redis:') throw new UsageError(`dstream ${operator}: --offsets-store ${url}: only redis://HOST:PORT/DB is known`)
+  if (parsed.protocol !== 'redis:') throw new UsageError(`dstream ${operator}: --offsets-store ${maskUrl(url)}: only redis://HOST:PORT/DB is known`)
   const { Redis } = await import('ioredis')
   // ioredis retries a lost connection forever, with backoff; a command waits for it
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: times => Math.min(100 * 2 ** times, 5000) })
