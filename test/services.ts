@@ -1,6 +1,10 @@
-// The real services some tests need (a Kafka broker, a Redis server): found, or the
-// test is skipped with "skipped: no Kafka" / "skipped: no Redis"; with
+// The real services some tests need (a Kafka broker, a Redis server, a MariaDB server,
+// a PostgreSQL server): found, or the test is skipped with "skipped: no Kafka" /
+// "skipped: no Redis" / "skipped: no MariaDB" / "skipped: no PostgreSQL"; with
 // DSTREAM_REQUIRE_SERVICES=1 (set by .ci/run) a missing service fails the test instead.
+// Each is started by its script in scripts/ (kafka/broker.sh, redis/server.sh,
+// mariadb/server.sh, postgres/server.sh); the databases' user is dstream, password
+// dstream-secret, with a database dstream (and, on MariaDB, any database named dstream*).
 import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -8,6 +12,9 @@ import type { Test } from 'tap'
 
 export const KAFKA = process.env.DSTREAM_TEST_KAFKA ?? '127.0.0.1:19092'
 export const REDIS = process.env.DSTREAM_TEST_REDIS ?? '127.0.0.1:16379'
+/** The test databases' addresses (host:port; scripts/mariadb/server.sh, scripts/postgres/server.sh). */
+export const MARIADB = process.env.DSTREAM_TEST_MARIADB ?? '127.0.0.1:13306'
+export const POSTGRES = process.env.DSTREAM_TEST_POSTGRES ?? '127.0.0.1:15432'
 /** The test broker's SASL_PLAINTEXT and SSL listeners, and the CA a client trusts for the latter (scripts/kafka/broker.sh). */
 export const KAFKA_SASL = process.env.DSTREAM_TEST_KAFKA_SASL ?? '127.0.0.1:19094'
 export const KAFKA_SSL = process.env.DSTREAM_TEST_KAFKA_SSL ?? '127.0.0.1:19095'
@@ -47,4 +54,16 @@ export async function kafkaSecure (t: Test): Promise<{ sasl: string, ssl: string
 /** The Redis server's address (host:port), or undefined after skipping (or failing, when services are required) the test. */
 export function redis (t: Test): Promise<string | undefined> {
   return service(t, 'Redis', REDIS, 'scripts/redis/server.sh')
+}
+
+/** The MariaDB server's URL (mysql://dstream:dstream-secret@127.0.0.1:13306/dstream), or undefined after skipping (or failing, when services are required) the test. */
+export async function mariadb (t: Test): Promise<string | undefined> {
+  const address = await service(t, 'MariaDB', MARIADB, 'scripts/mariadb/server.sh')
+  return address && `mysql://dstream:dstream-secret@${address}/dstream`
+}
+
+/** The PostgreSQL server's URL (postgres://dstream:dstream-secret@127.0.0.1:15432/dstream), or undefined after skipping (or failing, when services are required) the test. */
+export async function postgres (t: Test): Promise<string | undefined> {
+  const address = await service(t, 'PostgreSQL', POSTGRES, 'scripts/postgres/server.sh')
+  return address && `postgres://dstream:dstream-secret@${address}/dstream`
 }

@@ -35,6 +35,7 @@ import socket from '../../sources/socket.js'
 import state from '../../tools/state.js'
 import tail from '../../sources/tail.js'
 import toKafka from '../../operators/to-kafka.js'
+import toSql from '../../operators/to-sql.js'
 import transform from '../../operators/transform.js'
 import union from '../../operators/union.js'
 import updateStateByKey from '../../operators/update-state-by-key.js'
@@ -79,6 +80,7 @@ export const registry: Definition[] = [
   state,
   tail,
   toKafka,
+  toSql,
   transform,
   union,
   updateStateByKey,

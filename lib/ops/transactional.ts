@@ -24,7 +24,7 @@ export interface Target {
 }
 
 export const TRANSACTIONAL_OPTIONS: Record<string, OptionSpec> = {
-  'give-up': { type: 'string', meta: 'DUR', describe: 'stop with exit 1 once the server has been unreachable this long (default: keep trying, the pipeline waits)' },
+  'give-up': { type: 'string', meta: 'DUR', runOnly: true, describe: 'stop with exit 1 once the server has been unreachable this long (default: keep trying, the pipeline waits)' },
   pass: { type: 'boolean', default: false, describe: 'forward the batches on stdout' }
 }
 
@@ -69,19 +69,30 @@ export class TransactionalSink {
    * the marker is read, since the failed one may have committed (its answer lost).
    */
   async write (time: number, apply: () => Promise<void>): Promise<void> {
-    await retrying(async again => {
+    await this.retry(`batch ${time}`, async again => {
       if (again) {
-        await this.target.reconnect?.()
         const marker = await this.target.marker()
         if (marker !== null && marker >= time) return
       }
       await apply()
+    })
+    this.last = time
+  }
+
+  /**
+   * Something the sink does in its system (write a batch, find or create a table),
+   * tried again while the system is away, on a fresh connection; `what` starts the
+   * messages; `fn` is told whether this is a new attempt.
+   */
+  async retry<T> (what: string, fn: (again: boolean) => Promise<T>): Promise<T> {
+    return retrying(async again => {
+      if (again) await this.target.reconnect?.()
+      return await fn(again)
     }, {
       transient: err => this.target.transient(err),
       describe: err => this.target.describe(err),
-      say: text => this.say(`batch ${time}: ${text}`),
+      say: text => this.say(`${what}: ${text}`),
       giveUpAfter: this.giveUpAfter
     })
-    this.last = time
   }
 }
