@@ -35,6 +35,7 @@ import socket from '../../sources/socket.js'
 import state from '../../tools/state.js'
 import tail from '../../sources/tail.js'
 import toKafka from '../../operators/to-kafka.js'
+import toRedis from '../../operators/to-redis.js'
 import toSql from '../../operators/to-sql.js'
 import transform from '../../operators/transform.js'
 import union from '../../operators/union.js'
@@ -80,6 +81,7 @@ export const registry: Definition[] = [
   state,
   tail,
   toKafka,
+  toRedis,
   toSql,
   transform,
   union,

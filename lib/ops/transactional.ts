@@ -25,7 +25,9 @@ export interface Target {
 
 export const TRANSACTIONAL_OPTIONS: Record<string, OptionSpec> = {
   'give-up': { type: 'string', meta: 'DUR', runOnly: true, describe: 'stop with exit 1 once the server has been unreachable this long (default: keep trying, the pipeline waits)' },
-  pass: { type: 'boolean', default: false, describe: 'forward the batches on stdout' }
+  // how a run goes, not what is written: kept out of NAME, so that adding --pass on a
+  // restart keeps the marker (a new NAME would find none and write the replay again)
+  pass: { type: 'boolean', default: false, runOnly: true, describe: 'forward the batches on stdout' }
 }
 
 export class TransactionalSink {
