@@ -125,15 +125,20 @@ Writes nothing on stdout unless --pass, which forwards the batches unchanged.`,
     const name = nameOf(toSql, opts)
     const say = (line: string) => ctx.stderr(`dstream to-sql: ${line}\n`)
     const writer = new TableWriter({ url, table: opts.table, columns, batchColumn: opts.batchColumn, create: opts.create, mode: opts.mode, key, sink: name }, ctx, say)
-    const failed = (what: string, err: unknown) => err instanceof DstreamError ? err : new RuntimeError(`dstream to-sql: ${what}: ${writer.describe(err)}`)
+    // the database being away ends to-sql only once --give-up has run out: said, or the last retry's message would read as one more
+    const failed = (what: string, err: unknown) => err instanceof DstreamError
+      ? err
+      : new RuntimeError(`dstream to-sql: ${what}: ${writer.describe(err)}${writer.transient(err) ? `; given up after --give-up ${opts.giveUp}` : ''}`)
 
     let sink: TransactionalSink
     try {
       sink = await TransactionalSink.open(writer, toSql, opts, say)
       await sink.retry('at start', () => writer.check())
     } catch (err) {
+      // worded before the connection closes: its driver tells the failure best
+      const error = failed('at start', err)
       await writer.close().catch(() => {})
-      throw failed('at start', err)
+      throw error
     }
     if (sink.written !== null) say(`batches up to ${sink.written} are in ${url.where} already (dstream_commits, sink ${name}); those that come again are skipped`)
 

@@ -9,7 +9,7 @@ import { maskSecret } from '../core/secrets.js'
 import type { Context } from '../core/types.js'
 import type { Target } from '../ops/transactional.js'
 import { connect, type Column, type Connection, type Mode, type Plan } from './connection.js'
-import { Unfit, defaultNames, kindOfValues, mergeByKey, rowOf, shapeOf } from './rows.js'
+import { Unfit, defaultNames, kindOfValues, mergeByKey, rowMaker, shapeOf, type Merged, type RowMaker } from './rows.js'
 import { COMMITS } from './statements.js'
 import type { SqlUrl } from './url.js'
 
@@ -26,11 +26,9 @@ export interface TableOptions {
   sink: string
 }
 
-/** A batch's rows, ready to write, with the records each row came from. */
-export interface Rows {
+/** A batch's rows, ready to write, with the records each row came from (rows.ts). */
+export interface Rows extends Merged {
   plan: Plan | undefined
-  rows: unknown[][]
-  records: unknown[][]
 }
 
 /** Connection failures before a driver has classified anything: the server is not there (yet). */
@@ -41,9 +39,8 @@ export class TableWriter implements Target {
   /** the table's columns; undefined while a table to be created does not exist yet */
   private columns: Column[] | undefined
   private plan: Plan | undefined
-  private names: string[] = []
-  /** an object's field that is not a column is refused (the columns came from the table, not --columns) */
-  private strict = false
+  /** the plan's rows of records */
+  private rowOf: RowMaker | undefined
 
   constructor (private readonly o: TableOptions, private readonly ctx: Context, private readonly say: (text: string) => void) {}
 
@@ -60,7 +57,10 @@ export class TableWriter implements Target {
   }
 
   describe (err: unknown): string {
-    const text = this.connection ? this.connection.message(err) : errorCode(err)
+    // With no connection, it could not be made. A network failure says enough in its
+    // code (ECONNREFUSED); a server that answered and refused says why only in its
+    // message (a wrong password: PostgreSQL's code is 28P01, MariaDB's ER_ACCESS_DENIED_ERROR).
+    const text = this.connection ? this.connection.message(err) : this.transient(err) ? errorCode(err) : (err as Error)?.message || errorCode(err)
     return `${this.o.url.where}: ${maskSecret(text, this.o.url.password)}`
   }
 
@@ -106,14 +106,14 @@ export class TableWriter implements Target {
     const first = records[0]
     const shape = shapeOf(first)
     const fromTable = this.columns && shape === 'object' && !this.o.columns
-    this.strict = !!fromTable
-    this.names = this.o.columns ?? (fromTable ? this.columns!.map(c => c.name).filter(n => n !== this.o.batchColumn) : defaultNames(first))
-    const written = [...this.names, ...this.o.batchColumn && !this.names.includes(this.o.batchColumn) ? [this.o.batchColumn] : []]
+    // the columns a pair or a scalar fills, in order
+    const names = this.o.columns ?? (fromTable ? this.columns!.map(c => c.name).filter(n => n !== this.o.batchColumn) : defaultNames(first))
+    const written = [...names, ...this.o.batchColumn && !names.includes(this.o.batchColumn) ? [this.o.batchColumn] : []]
     if (!this.columns) {
       const valuesOf = (name: string) => records.map(r => {
         if (shapeOf(r) === 'object') return (r as Record<string, unknown>)[name]
         const values = shapeOf(r) === 'pair' ? r as unknown[] : [r]
-        return values[this.names.indexOf(name)]
+        return values[names.indexOf(name)]
       })
       const made = written.map(name => ({ name, kind: name === this.o.batchColumn ? 'integer' as const : kindOfValues(valuesOf(name)) }))
       const sql = await conn.create(this.o.table, made, this.o.key)
@@ -130,6 +130,8 @@ export class TableWriter implements Target {
       const text = plan.columns.filter(c => !plan.key.includes(c.name) && c.name !== plan.batchColumn && c.kind !== 'integer' && c.kind !== 'number')
       if (text.length > 0) throw this.mismatch(`--mode add adds numbers, but ${text.map(c => `${c.name} is ${c.type}`).join(', ')} (put it in --key, or use --mode upsert)`)
     }
+    // an object's field that is not a column is refused when the columns came from the table, not --columns
+    this.rowOf = rowMaker(plan, names, !!fromTable, this.o.url.dialect)
     return (this.plan = plan)
   }
 
@@ -139,14 +141,15 @@ export class TableWriter implements Target {
    * the transaction; rows of one key are merged (rows.ts).
    */
   rows (plan: Plan | undefined, records: unknown[], time: number): Rows {
-    if (!plan) return { plan, rows: [], records: [] }
+    if (!plan) return { plan, rows: [], records: [], merged: new Map() }
+    const rowOf = this.rowOf!
     const rows: unknown[][] = []
-    const from: unknown[][] = []
+    const from: unknown[] = []
     for (const record of records) {
-      const row = rowOf(record, plan, this.names, this.strict, time, this.o.url.dialect)
+      const row = rowOf(record, time)
       if (row instanceof Unfit) { this.ctx.badRecord(record, `${this.o.table}: ${row.reason}`); continue }
       rows.push(row)
-      from.push([record])
+      from.push(record)
     }
     return { plan, ...mergeByKey(plan, rows, from) }
   }
@@ -187,7 +190,7 @@ export class TableWriter implements Target {
       if (refused === undefined) continue
       const why = `table ${this.o.table} refused it: ${maskSecret(conn.message(refused), this.o.url.password)}`
       // the records of a merged row go together; once set aside, a retry passes them over
-      for (const record of batch.records[i]) this.ctx.badRecord(record, why)
+      for (const record of batch.merged.get(i) ?? [batch.records[i]]) this.ctx.badRecord(record, why)
       setAside.add(i)
     }
   }
