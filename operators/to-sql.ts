@@ -38,6 +38,11 @@ Writes the records of every batch into the table --table of the database URL:
   mysql://USER:PASS@HOST:PORT/DB      MariaDB or MySQL (mariadb:// too)
   postgres://USER:PASS@HOST:PORT/DB   PostgreSQL (postgresql:// too)
 
+Its tests run against SQLite 3.53, MariaDB 10.11 and PostgreSQL 15. MySQL 8 is not
+among them (it is not packaged where they run); to-sql uses only what MySQL shares
+with MariaDB (ON DUPLICATE KEY UPDATE with VALUES(), which MySQL 8.0.20 and later
+deprecate but run).
+
 The URL may also come from --url-file FILE or $DSTREAM_SQL_URL, so that a password
 need not stand on a command line; wherever a URL is said or kept (messages, the
 state directory), its password shows as ***.
@@ -73,16 +78,18 @@ to it, so the batches a restarted pipeline replays are written once: after any
 number of kill -9s the tables equal an uninterrupted run's, in every mode, add
 included. The sink's name is its name in the state directory (--name).
 
-Of the ways to write from foreachRDD that Spark's guide walks through, a connection
-made on the driver cannot be shipped to the executors, one per record costs a
-connection each, and one per partition costs one per batch; the recommended one
-keeps connections open across batches and sends many rows per statement. A to-sql
-process lives as long as its stream, so it keeps ONE connection for its life, with
-its statements prepared once (SQLite: one row per execution of a prepared statement,
-which is the fastest there; MariaDB/MySQL: INSERTs of up to 1000 rows;
-PostgreSQL: one INSERT ... SELECT FROM unnest() of up to 10,000 rows, the columns as
-arrays), and adds what the guide leaves to the reader: the batch and its marker in
-one transaction.
+The course walks through five ways to write from foreachRDD: (1) a connection
+made on the driver and used on the executors, which cannot be shipped there; (2) a
+connection per record, which pays a connection for every row; (3) a connection per
+partition (foreachPartition), one per partition and batch; (4) a static pool of
+connections made lazily and kept across batches; (5) that pool with each partition's
+rows sent as batched statements in one transaction. to-sql is the fifth: a to-sql
+process lives as long as its stream, so it keeps ONE connection for its life (a pool
+of one: a batch is one transaction, and batches are written in order), with its
+statements prepared once (SQLite: one row per execution of a prepared statement, the
+fastest there; MariaDB/MySQL: INSERTs of up to 1000 rows; PostgreSQL: one INSERT ...
+SELECT FROM unnest() of up to 10,000 rows, the columns as arrays), and it adds what
+the course leaves to the reader: the batch and its marker in the same transaction.
 
 A database that is down or restarts is retried with backoff (100 ms doubling to
 5 s), said on stderr; the pipeline waits meanwhile and loses nothing: before each new
