@@ -1,10 +1,14 @@
 // The real services some tests need (a Kafka broker, a Redis server, a MariaDB server,
-// a PostgreSQL server): found, or the test is skipped with "skipped: no Kafka" /
-// "skipped: no Redis" / "skipped: no MariaDB" / "skipped: no PostgreSQL"; with
-// DSTREAM_REQUIRE_SERVICES=1 (set by .ci/run) a missing service fails the test instead.
-// Each is started by its script in scripts/ (kafka/broker.sh, redis/server.sh,
-// mariadb/server.sh, postgres/server.sh); the databases' user is dstream, password
-// dstream-secret, with a database dstream (and, on MariaDB, any database named dstream*).
+// a PostgreSQL server, Flume agents): found, or the test is skipped with "skipped: no
+// Kafka" / "skipped: no Redis" / "skipped: no MariaDB" / "skipped: no PostgreSQL" /
+// "skipped: no Flume"; with DSTREAM_REQUIRE_SERVICES=1 (set by .ci/run) a missing service
+// fails the test instead. Each is started by its script in scripts/ (kafka/broker.sh,
+// redis/server.sh, mariadb/server.sh, postgres/server.sh); the databases' user is dstream,
+// password dstream-secret, with a database dstream (and, on MariaDB, any database named
+// dstream*). Flume is not a server: scripts/flume/agent.sh install fetches its jars, and a
+// test starts the agents it needs with scripts/flume/agent.sh start NAME CONF.
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -19,6 +23,9 @@ export const POSTGRES = process.env.DSTREAM_TEST_POSTGRES ?? '127.0.0.1:15432'
 export const KAFKA_SASL = process.env.DSTREAM_TEST_KAFKA_SASL ?? '127.0.0.1:19094'
 export const KAFKA_SSL = process.env.DSTREAM_TEST_KAFKA_SSL ?? '127.0.0.1:19095'
 export const KAFKA_CA = process.env.DSTREAM_TEST_KAFKA_CA ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '.kafka', 'tls', 'ca.pem')
+/** The Flume agents' script, and the jars it runs them with (scripts/flume/agent.sh install; FLUME_LIBS as the script reads it). */
+export const FLUME_AGENT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'flume', 'agent.sh')
+export const FLUME_LIBS = process.env.FLUME_LIBS ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '.flume', 'lib')
 
 function answers (address: string): Promise<boolean> {
   const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))]
@@ -66,4 +73,31 @@ export async function mariadb (t: Test): Promise<string | undefined> {
 export async function postgres (t: Test): Promise<string | undefined> {
   const address = await service(t, 'PostgreSQL', POSTGRES, 'scripts/postgres/server.sh')
   return address && `postgres://dstream:dstream-secret@${address}/dstream`
+}
+
+let java: boolean | undefined
+function hasJava (): boolean {
+  if (java === undefined) {
+    try {
+      execFileSync('java', ['-version'], { stdio: 'ignore', timeout: 30_000 })
+      java = true
+    } catch {
+      java = false
+    }
+  }
+  return java
+}
+
+/**
+ * The path of scripts/flume/agent.sh (`start NAME CONF`, `stop NAME`, `status NAME`) when
+ * Flume's jars are installed and java runs; otherwise undefined after skipping (or failing,
+ * when services are required) the test.
+ */
+export function flume (t: Test): string | undefined {
+  const jar = path.join(FLUME_LIBS, 'flume-ng-node-1.11.0.jar')
+  const why = !fs.existsSync(jar) ? 'no Flume (run scripts/flume/agent.sh install)' : !hasJava() ? 'no Flume (no java to run it)' : undefined
+  if (!why) return FLUME_AGENT
+  if (process.env.DSTREAM_REQUIRE_SERVICES === '1') t.fail(`DSTREAM_REQUIRE_SERVICES=1 but ${why}`)
+  else t.skip(`skipped: ${why}`, () => {})
+  return undefined
 }

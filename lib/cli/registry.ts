@@ -11,6 +11,7 @@ import exec from '../../sources/exec.js'
 import filter from '../../operators/filter.js'
 import flatMap from '../../operators/flat-map.js'
 import flatMapValues from '../../operators/flat-map-values.js'
+import flume from '../../sources/flume.js'
 import foreach from '../../operators/foreach.js'
 import fullOuterJoin from '../../operators/full-outer-join.js'
 import generate from '../../sources/generate.js'
@@ -57,6 +58,7 @@ export const registry: Definition[] = [
   filter,
   flatMap,
   flatMapValues,
+  flume,
   foreach,
   fullOuterJoin,
   generate,

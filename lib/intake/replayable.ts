@@ -88,6 +88,18 @@ export class ReplayableIntake {
     }) ?? Promise.resolve()
   }
 
+  /**
+   * A live read logged at once, its lines batched after those of the reads logged
+   * before it: for a source that answers its client as soon as what it sent is in
+   * the log (flume), while the batching waits for the pipeline. Reads are taken in
+   * the order they were logged, so the log says the same as with pushRead.
+   */
+  logRead (read: Read, lines: string[]): Promise<void> {
+    const seq = this.log.appendRead(read)
+    this.cursor = this.feed.advance(this.cursor, read)
+    return this.serial.run(() => this.take(seq, lines, 0)) ?? Promise.resolve()
+  }
+
   /** End of input or a graceful stop: the open batch closes (by event time: every pending batch). */
   close (): Promise<void> {
     return this.serial.run(async () => {
