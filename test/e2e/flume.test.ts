@@ -101,6 +101,25 @@ for (const deflate of [false, true]) {
   })
 }
 
+t.test('two agents pushing at once', async t => {
+  const script = flume(t)
+  if (!script) return
+  const dir = freshDir()
+  const port = await freePort()
+  const ran = live(['flume', String(port), '--interval', '200ms', '--with-headers', '--state-dir', path.join(dir, 'state')])
+  await ran.waitFor(/listening on/)
+  const spools = await Promise.all(['a', 'b'].map(name => { fs.mkdirSync(path.join(dir, name)); return agent(t, script, path.join(dir, name), port) }))
+  const lines = (name: string) => Array.from({ length: 5000 }, (_, i) => `${name} ${i}`)
+  spools.forEach((spool, i) => drop(spool, 'events.log', lines('ab'[i])))
+  const deadline = Date.now() + 60_000
+  while (Date.now() < deadline && (ran.stdout().match(/"body"/g)?.length ?? 0) < 10_000) await sleep(200)
+  const out = await ran.stop()
+  t.equal(out.code, 0, out.stderr)
+  const bodies = (out.records as Array<{ body: string }>).map(r => r.body)
+  for (const name of ['a', 'b']) t.same(bodies.filter(b => b.startsWith(name + ' ')), lines(name), `agent ${name}'s 5000 events, once each, in its order`)
+  t.equal(bodies.length, 10_000, 'and nothing else')
+})
+
 for (const withIds of [true, false]) {
   t.test(`kill -9 of the pipeline while the agent pushes: ${withIds ? 'with --id-header, every event once' : 'without it, every event at least once'}`, async t => {
     const script = flume(t)

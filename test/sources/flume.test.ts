@@ -79,6 +79,19 @@ t.test('--json parses the bodies; a body that is not JSON is bad input', async t
   t.match(rest.stderr, /1 input set aside/, 'the bad one set aside')
 })
 
+t.test("--event-time from a header: batches by the events' own time", async t => {
+  const { ran, port } = await started(['--with-headers', '--event-time', '_ => Number(_.headers.timestamp)', '--watermark', '1s'])
+  const client = new Client(port)
+  const at = (ms: number, body: string) => ({ headers: { timestamp: String(ms) }, body })
+  t.equal(await client.appendBatch([at(1_000_100, 'a'), at(1_000_500, 'b'), at(1_000_250, 'c'), at(1_003_000, 'd')]), 'OK')
+  client.end()
+  await sleep(300)
+  const out = await ran.stop()
+  t.equal(out.code, 0, out.stderr)
+  const batches = out.batches.filter(b => b.records.length > 0).map(b => [b.time, (b.records as Array<{ body: string }>).map(r => r.body)])
+  t.same(batches, [[1_000_200, ['a']], [1_000_400, ['c']], [1_000_600, ['b']], [1_003_200, ['d']]], 'each event in the batch of its timestamp (200 ms intervals)')
+})
+
 t.test('refusals: TLS, junk, truncated requests; the others are served on', async t => {
   const { ran, port } = await started([])
   const good = new Client(port)
