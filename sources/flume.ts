@@ -140,11 +140,14 @@ exit 1.`,
       behindSaid = false
       const fresh = seen && idHeader ? events.filter(e => e.headers[idHeader] === undefined || !seen!.has(e.headers[idHeader])) : events
       if (fresh.length === 0) return 'OK'
-      const lines = fresh.map(e => JSON.stringify({ h: e.headers, b: e.body.toString('utf8') } satisfies Logged))
+      const bodies = fresh.map(e => e.body.toString('utf8'))
+      const lines = fresh.map((e, i) => JSON.stringify({ h: e.headers, b: bodies[i] } satisfies Logged))
       // in the log before the answer goes, and the ids known: a sink that sends the batch again finds them
       let taken: Promise<void>
       try {
-        taken = intake.logRead(wal.append(lines), lines)
+        // the records as they are, unless the bodies are to be parsed (then bad ones are found as batched)
+        const records = opts.json ? undefined : opts.withHeaders ? fresh.map((e, i) => ({ headers: e.headers, body: bodies[i] })) : bodies
+        taken = intake.logRead(wal.append(lines), lines, records)
         if (seen) seen.add(fresh.flatMap(e => e.headers[idHeader!] === undefined ? [] : [e.headers[idHeader!]]))
       } catch (err) {
         // the log cannot be written: nothing more is answered OK, and the source stops

@@ -90,14 +90,16 @@ export class ReplayableIntake {
 
   /**
    * A live read logged at once, its lines batched after those of the reads logged
-   * before it: for a source that answers its client as soon as what it sent is in
-   * the log (flume), while the batching waits for the pipeline. Reads are taken in
-   * the order they were logged, so the log says the same as with pushRead.
+   * before it, and not before this turn of the event loop is over: for a source that
+   * answers its client as soon as what it sent is in the log (flume), while the
+   * batching waits for the pipeline. Reads are taken in the order they were logged,
+   * so the log says the same as with pushRead. `records`: the lines' records when
+   * the source has them already (the lines are then not parsed again).
    */
-  logRead (read: Read, lines: string[]): Promise<void> {
+  logRead (read: Read, lines: string[], records?: unknown[]): Promise<void> {
     const seq = this.log.appendRead(read)
     this.cursor = this.feed.advance(this.cursor, read)
-    return this.serial.run(() => this.take(seq, lines, 0)) ?? Promise.resolve()
+    return this.serial.run(() => new Promise(resolve => setImmediate(resolve)).then(() => this.take(seq, lines, 0, records))) ?? Promise.resolve()
   }
 
   /** End of input or a graceful stop: the open batch closes (by event time: every pending batch). */
@@ -232,12 +234,12 @@ export class ReplayableIntake {
     return stamp
   }
 
-  /** The lines of a read, from line `skip` on, into the open batch or the event-time batcher. */
-  private async take (seq: number, lines: string[], skip: number): Promise<void> {
+  /** The lines of a read (or their records, given), from line `skip` on, into the open batch or the event-time batcher. */
+  private async take (seq: number, lines: string[], skip: number, records?: unknown[]): Promise<void> {
     if (this.events) {
       for (let i = skip; i < lines.length; i++) {
         this.nextPosition = { read: seq, line: i + 1 }
-        const record = this.record(lines[i], seq, i, this.events.time)
+        const record = records ? records[i] : this.record(lines[i], seq, i, this.events.time)
         if (record === SKIP) continue
         const stamp = this.stamp(record, seq, i, this.events.time)
         if (stamp === SKIP) continue
@@ -250,7 +252,7 @@ export class ReplayableIntake {
     this.firstRead ??= seq
     this.lastRead = seq
     for (let i = 0; i < lines.length; i++) {
-      const record = this.record(lines[i], seq, i, this.openTime)
+      const record = records ? records[i] : this.record(lines[i], seq, i, this.openTime)
       if (record === SKIP) continue
       this.pending.push(record)
       if (this.pending.length >= this.b.chunk) await this.flush(true)

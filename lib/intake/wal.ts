@@ -28,14 +28,15 @@ export class Wal implements Feed {
   /** Appends whole lines; returns the read that names them. */
   append (lines: string[]): Read {
     if (this.fd === undefined || this.size >= SEGMENT_BYTES) this.nextSegment()
-    const bytes = Buffer.from(lines.join('\n') + '\n')
+    let bytes: number
     try {
-      fs.writeSync(this.fd!, bytes)
+      // the text as it is: its length in bytes is what writeSync says it wrote
+      bytes = fs.writeSync(this.fd!, lines.join('\n') + '\n')
     } catch (err) {
       throw new RuntimeError(`dstream ${this.component.operator}: cannot write the WAL ${this.file}: ${(err as Error).message}`)
     }
-    const read = { file: this.file, ino: this.ino, from: this.size, until: this.size + bytes.length }
-    this.size += bytes.length
+    const read = { file: this.file, ino: this.ino, from: this.size, until: this.size + bytes }
+    this.size += bytes
     return read
   }
 
