@@ -33,6 +33,7 @@ import reduceByWindow from '../../operators/reduce-by-window.js'
 import rightOuterJoin from '../../operators/right-outer-join.js'
 import save from '../../operators/save.js'
 import socket from '../../sources/socket.js'
+import sql from '../../operators/sql.js'
 import state from '../../tools/state.js'
 import tail from '../../sources/tail.js'
 import toKafka from '../../operators/to-kafka.js'
@@ -80,6 +81,7 @@ export const registry: Definition[] = [
   rightOuterJoin,
   save,
   socket,
+  sql,
   state,
   tail,
   toKafka,

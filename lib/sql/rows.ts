@@ -2,23 +2,10 @@
 // two columns, any other value as one. A value is checked against its column's kind
 // before the database sees it, so a record that cannot go in is refused naming the
 // column; what the database itself refuses (a constraint) is found by the writer.
-import { isPair, keyOf } from '../core/keys.js'
+import { keyOf } from '../core/keys.js'
+import { shapeOf } from '../ops/shape.js'
 import type { Column, Kind, Plan } from './connection.js'
 import type { Dialect } from './url.js'
-
-export type Shape = 'object' | 'pair' | 'scalar'
-
-export function shapeOf (record: unknown): Shape {
-  if (isPair(record)) return 'pair'
-  if (record !== null && typeof record === 'object' && !Array.isArray(record)) return 'object'
-  return 'scalar'
-}
-
-/** The columns a record names when --columns does not: key,value for a pair, value for a scalar, an object's fields. */
-export function defaultNames (record: unknown): string[] {
-  const shape = shapeOf(record)
-  return shape === 'pair' ? ['key', 'value'] : shape === 'scalar' ? ['value'] : Object.keys(record as object)
-}
 
 /** What a value found in the records makes a created column hold. */
 export function kindOfValues (values: unknown[]): Kind {

@@ -9,7 +9,8 @@ import { maskSecret } from '../core/secrets.js'
 import type { Context } from '../core/types.js'
 import type { Target } from '../ops/transactional.js'
 import { connect, type Column, type Connection, type Mode, type Plan } from './connection.js'
-import { Unfit, defaultNames, kindOfValues, mergeByKey, rowMaker, shapeOf, type Merged, type RowMaker } from './rows.js'
+import { defaultNames, shapeOf, valueAt } from '../ops/shape.js'
+import { Unfit, kindOfValues, mergeByKey, rowMaker, type Merged, type RowMaker } from './rows.js'
 import { COMMITS } from './statements.js'
 import type { SqlUrl } from './url.js'
 
@@ -110,11 +111,7 @@ export class TableWriter implements Target {
     const names = this.o.columns ?? (fromTable ? this.columns!.map(c => c.name).filter(n => n !== this.o.batchColumn) : defaultNames(first))
     const written = [...names, ...this.o.batchColumn && !names.includes(this.o.batchColumn) ? [this.o.batchColumn] : []]
     if (!this.columns) {
-      const valuesOf = (name: string) => records.map(r => {
-        if (shapeOf(r) === 'object') return (r as Record<string, unknown>)[name]
-        const values = shapeOf(r) === 'pair' ? r as unknown[] : [r]
-        return values[names.indexOf(name)]
-      })
+      const valuesOf = (name: string) => records.map(r => valueAt(r, name, names))
       const made = written.map(name => ({ name, kind: name === this.o.batchColumn ? 'integer' as const : kindOfValues(valuesOf(name)) }))
       const sql = await conn.create(this.o.table, made, this.o.key)
       this.say(`created the table ${this.o.table} in ${this.o.url.where}: ${sql}`)
