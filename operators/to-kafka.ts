@@ -71,7 +71,7 @@ Writes nothing on stdout unless --pass, which forwards the batches unchanged.`,
     const key = fn(opts.key, '--key')
     const value = fn(opts.value, '--value')
     const partition = fn(opts.partition, '--partition')
-    const kafka = kafkaClient(toKafka.name, opts.brokers)
+    const kafka = await kafkaClient(toKafka.name, opts.brokers)
     const admin = kafka.admin()
     let producer: Producer | undefined
     const failed = (what: string, err: unknown) => new RuntimeError(`dstream to-kafka: ${what}: ${connectionProblem(err)}`)

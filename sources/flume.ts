@@ -9,7 +9,7 @@ import { SKIP, type SourceDefinition } from '../lib/core/types.js'
 import { Component } from '../lib/durability/component.js'
 import type { FlumeEvent, Status } from '../lib/flume/protocol.js'
 import { RecentIds } from '../lib/flume/recentIds.js'
-import { FlumeServer } from '../lib/flume/server.js'
+import type { FlumeServer } from '../lib/flume/server.js'
 import { formatAddress, parseAddress } from '../lib/intake/address.js'
 import { batching } from '../lib/intake/batching.js'
 import { CHUNK_OPTION, EVENT_TIME_OPTIONS, INTERVAL_OPTION, type BatchingOptions } from '../lib/intake/options.js'
@@ -161,6 +161,8 @@ exit 1.`,
       return 'OK'
     }
 
+    // avsc loads here, not when the operators are listed
+    const { FlumeServer } = await import('../lib/flume/server.js')
     try {
       server = await FlumeServer.listen({ host: address.host, port: address.port, take, say })
     } catch (err) {

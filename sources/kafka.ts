@@ -8,7 +8,7 @@ import { parseDuration } from '../lib/core/durations.js'
 import { DstreamError, RuntimeError, usage } from '../lib/core/errors.js'
 import { BROKERS_OPTION, connectionProblem, kafkaClient } from '../lib/kafka/client.js'
 import { KafkaBatches } from '../lib/kafka/batches.js'
-import { GroupMember } from '../lib/kafka/group.js'
+import type { GroupMember } from '../lib/kafka/group.js'
 import { RangeReader } from '../lib/kafka/reader.js'
 import { offsetStore, tpKey, type Offsets } from '../lib/kafka/offsetStore.js'
 import { batchSize } from '../lib/intake/batching.js'
@@ -133,7 +133,7 @@ use Kafka 3.x.`,
     const component = Component.of(kafka, opts, 'source')
     component.prepare()
 
-    const client = kafkaClient(kafka.name, opts.brokers)
+    const client = await kafkaClient(kafka.name, opts.brokers)
     const admin = client.admin()
     const brokers = opts.brokers ?? process.env.DSTREAM_KAFKA_BROKERS
     try {
@@ -172,6 +172,8 @@ use Kafka 3.x.`,
     // waits for an offset store that does not answer
     const run = async () => {
       if (!await batches.recover()) return // stopped first
+      // the group's protocol needs kafkajs's values: loaded with it, here
+      const { GroupMember } = await import('../lib/kafka/group.js')
       member = await atStart(() => GroupMember.join({
         kafka: client,
         group: opts.group,

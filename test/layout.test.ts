@@ -134,3 +134,12 @@ t.test('a wrong-way import is caught', async t => {
   t.same(wrong('lib/cli/registry.ts', "import map from '../../operators/map.js'"), [], 'the registry names the commands')
   t.same(wrong('lib/kafka/good.ts', "import fs from 'node:fs'\nimport { Kafka } from 'kafkajs'\nimport { Component } from '../durability/component.js'"), [], 'what a row allows')
 })
+
+t.test("listing the commands loads no system's library (STYLE 7: heavy dependencies load inside init)", async t => {
+  const { execFileSync } = await import('node:child_process')
+  const heavy = ['kafkajs', 'avsc', 'ioredis', 'mysql2', 'pg', 'better-sqlite3', '@duckdb/node-api']
+  // a fresh process: what importing the registry loads, and nothing else
+  const script = `const { createRequire } = await import('node:module'); await import(${JSON.stringify(path.join(ROOT, 'dist/lib/cli/registry.js'))}); console.log(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)))`
+  const loaded: string[] = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH } }).toString())
+  t.same(heavy.filter(name => loaded.some(file => file.includes(`/node_modules/${name}/`))), [], 'none of them is loaded')
+})

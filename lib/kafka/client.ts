@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
-import { Kafka, logLevel, type SASLOptions } from 'kafkajs'
+import type { Kafka, SASLOptions } from 'kafkajs'
 import { UsageError } from '../core/errors.js'
 import type { OptionSpec } from '../core/types.js'
 
@@ -47,13 +47,18 @@ export async function whileRetriable<T> (call: () => Promise<T>, ms = 30_000): P
   }
 }
 
-/** `retries`: how often a request is tried again (with backoff up to 5 s) before it fails; 8 is about half a minute. */
-export function kafkaClient (operator: string, brokers: string | undefined, env: NodeJS.ProcessEnv = process.env, retries = 8): Kafka {
+/**
+ * `retries`: how often a request is tried again (with backoff up to 5 s) before it
+ * fails; 8 is about half a minute. kafkajs loads here, when a Kafka command starts,
+ * not with every command (it costs a process some 30 ms).
+ */
+export async function kafkaClient (operator: string, brokers: string | undefined, env: NodeJS.ProcessEnv = process.env, retries = 8): Promise<Kafka> {
   const list = (brokers ?? env.DSTREAM_KAFKA_BROKERS ?? '').split(',').map(b => b.trim()).filter(Boolean)
   if (list.length === 0) throw new UsageError(`dstream ${operator}: no brokers: give --brokers host:port or set DSTREAM_KAFKA_BROKERS`)
   const mechanism = env.DSTREAM_KAFKA_SASL_MECHANISM?.toLowerCase()
   if (mechanism !== undefined && !MECHANISMS.includes(mechanism)) throw new UsageError(`dstream ${operator}: DSTREAM_KAFKA_SASL_MECHANISM=${env.DSTREAM_KAFKA_SASL_MECHANISM} is not one of ${MECHANISMS.join(', ')}`)
   const sasl = mechanism ? { mechanism, username: env.DSTREAM_KAFKA_USERNAME ?? '', password: env.DSTREAM_KAFKA_PASSWORD ?? '' } as SASLOptions : undefined
+  const { Kafka, logLevel } = await import('kafkajs')
   return new Kafka({
     clientId: `dstream-${operator}`,
     brokers: list,

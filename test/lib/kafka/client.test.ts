@@ -32,8 +32,8 @@ t.test('connectionProblem names the setting to look at', async t => {
 })
 
 t.test('kafkaClient: brokers from the option or the environment; SASL mechanisms checked', async t => {
-  t.throws(() => kafkaClient('kafka', undefined, {}), { exitCode: 2, message: /no brokers: give --brokers host:port or set DSTREAM_KAFKA_BROKERS/ })
-  t.ok(kafkaClient('kafka', undefined, { DSTREAM_KAFKA_BROKERS: '127.0.0.1:9092' }), 'brokers from DSTREAM_KAFKA_BROKERS')
-  for (const mechanism of ['PLAIN', 'scram-sha-256', 'SCRAM-SHA-512']) t.ok(kafkaClient('kafka', 'b:9092', { DSTREAM_KAFKA_SASL_MECHANISM: mechanism }), `${mechanism} is taken`)
-  t.throws(() => kafkaClient('to-kafka', 'b:9092', { DSTREAM_KAFKA_SASL_MECHANISM: 'gssapi' }), { exitCode: 2, message: /dstream to-kafka: DSTREAM_KAFKA_SASL_MECHANISM=gssapi is not one of plain, scram-sha-256, scram-sha-512/ })
+  await t.rejects(kafkaClient('kafka', undefined, {}), { exitCode: 2, message: /no brokers: give --brokers host:port or set DSTREAM_KAFKA_BROKERS/ })
+  t.ok(await kafkaClient('kafka', undefined, { DSTREAM_KAFKA_BROKERS: '127.0.0.1:9092' }), 'brokers from DSTREAM_KAFKA_BROKERS')
+  for (const mechanism of ['PLAIN', 'scram-sha-256', 'SCRAM-SHA-512']) t.ok(await kafkaClient('kafka', 'b:9092', { DSTREAM_KAFKA_SASL_MECHANISM: mechanism }), `${mechanism} is taken`)
+  await t.rejects(kafkaClient('to-kafka', 'b:9092', { DSTREAM_KAFKA_SASL_MECHANISM: 'gssapi' }), { exitCode: 2, message: /dstream to-kafka: DSTREAM_KAFKA_SASL_MECHANISM=gssapi is not one of plain, scram-sha-256, scram-sha-512/ })
 })
