@@ -70,6 +70,7 @@ with --on-error skip the record is set aside.`,
         return out
       },
       snapshot: () => [...seen.values()],
+      keys: () => seen.size,
       restore (saved) {
         if (!Array.isArray(saved) || !saved.every(e => Array.isArray(e) && e.length === 2 && typeof e[1] === 'number')) {
           throw new Error(`the state is not a list of [key, time] entries, but ${excerpt(saved)}`)

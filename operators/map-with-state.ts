@@ -153,6 +153,7 @@ with initial.json holding [["flink", 100], ["sparkstreaming", 32]].`,
         return opts.snapshots ? table.pairs() : out
       },
       snapshot: () => table.snapshot(true),
+      keys: () => table.size,
       restore: saved => table.restore(saved)
     }
   }

@@ -71,6 +71,7 @@ its state stays as it was.`,
         return state.pairs()
       },
       snapshot: () => state.snapshot(),
+      keys: () => state.size,
       restore: saved => state.restore(saved)
     }
   }

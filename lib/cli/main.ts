@@ -6,7 +6,7 @@ import { renderHelp, renderList, VERSION } from './help.js'
 import { completionScript } from './completion.js'
 import { find, registry } from './registry.js'
 import { run, type StageSpec } from '../engine/runner.js'
-import type { ToolDefinition } from '../core/types.js'
+import type { ToolDefinition, ToolIO } from '../core/types.js'
 
 /** Splits `OP ARGS then OP ARGS` into one word list per operator (a `then` after `--` is an argument). */
 export function splitChain (words: string[]): string[][] {
@@ -55,11 +55,35 @@ export async function main (words: string[]): Promise<number> {
 }
 
 async function runTool (def: ToolDefinition, opts: StageSpec['opts']): Promise<number> {
+  const tty = process.stdout.isTTY === true && process.stdin.isTTY === true
+  const io: ToolIO = {
+    stdout: text => { process.stdout.write(text) },
+    stderr: text => { process.stderr.write(text) },
+    colour: process.stdout.isTTY === true && !('NO_COLOR' in process.env),
+    terminal: tty ? { columns: process.stdout.columns, rows: process.stdout.rows, keys: rawKeys } : undefined,
+    onStop (stop) {
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+    }
+  }
   try {
-    return await def.run(opts, { stdout: text => { process.stdout.write(text) }, stderr: text => { process.stderr.write(text) } })
+    return await def.run(opts, io)
   } catch (err) {
     process.stderr.write((err as Error).message + '\n')
     return err instanceof DstreamError ? err.exitCode : 1
+  }
+}
+
+/** The keys typed on the terminal, one by one (raw mode, no echo), until the returned function restores it. */
+function rawKeys (listener: (key: string) => void): () => void {
+  const onData = (data: Buffer) => listener(data.toString())
+  process.stdin.setRawMode(true)
+  process.stdin.on('data', onData)
+  process.stdin.resume()
+  return () => {
+    process.stdin.off('data', onData)
+    process.stdin.setRawMode(false)
+    process.stdin.pause()
   }
 }
 

@@ -39,6 +39,7 @@ import tail from '../../sources/tail.js'
 import toKafka from '../../operators/to-kafka.js'
 import toRedis from '../../operators/to-redis.js'
 import toSql from '../../operators/to-sql.js'
+import top from '../../tools/top.js'
 import transform from '../../operators/transform.js'
 import union from '../../operators/union.js'
 import updateStateByKey from '../../operators/update-state-by-key.js'
@@ -87,6 +88,7 @@ export const registry: Definition[] = [
   toKafka,
   toRedis,
   toSql,
+  top,
   transform,
   union,
   updateStateByKey,

@@ -142,6 +142,8 @@ export interface Instance {
    */
   snapshot?(): unknown
   restore?(state: unknown): void
+  /** Stateful operators: how many keys (or records) the state holds now, for the metrics. */
+  keys?(): number
 }
 
 export interface Common {
@@ -196,6 +198,8 @@ export interface SourceHandle {
    * exits (kafka: commit the offsets of the batches the sinks commit meanwhile).
    */
   settle?(): Promise<void>
+  /** How far behind the input it is now, for the metrics: records (kafka), bytes (tail) or files (watch) not read yet. */
+  lag?(): { records?: number, bytes?: number, files?: number } | undefined
 }
 
 export interface SourceDefinition<O = any> extends Documented {
@@ -204,9 +208,21 @@ export interface SourceDefinition<O = any> extends Documented {
 }
 
 /** A command that is not part of a stream: `dstream state ls`. */
+/** What a tool is given: its output, and for the live ones the terminal and the stop. */
+export interface ToolIO {
+  stdout(text: string): void
+  stderr(text: string): void
+  /** colour may be used on stdout: a terminal, and no NO_COLOR */
+  colour: boolean
+  /** stdout is a terminal: its size, and the keys typed (raw, until the returned function is called) */
+  terminal?: { columns: number, rows: number, keys(listener: (key: string) => void): () => void }
+  /** SIGINT or SIGTERM: a live tool stops (and returns) */
+  onStop(stop: () => void): void
+}
+
 export interface ToolDefinition<O = any> extends Documented {
   kind: 'tool'
-  run(opts: O & Common, io: { stdout(text: string): void, stderr(text: string): void }): number | Promise<number>
+  run(opts: O & Common, io: ToolIO): number | Promise<number>
 }
 
 export type Definition = OperatorDefinition | SourceDefinition | ToolDefinition

@@ -7,7 +7,8 @@ import type { OperatorContext } from './context.js'
 
 const BLANK = /^\s*$/
 
-export async function readChunks (stream: Readable, ctx: OperatorContext, sink: (chunk: Chunk) => void | Promise<void>): Promise<void> {
+/** Each chunk goes to `sink` with the bytes of its line, newline included (for the metrics). */
+export async function readChunks (stream: Readable, ctx: OperatorContext, sink: (chunk: Chunk, bytes: number) => void | Promise<void>): Promise<void> {
   let last: number | undefined
   for await (const line of readLines(stream)) {
     if (line.length === 0 || (line.length < 64 && BLANK.test(line))) continue
@@ -17,7 +18,7 @@ export async function readChunks (stream: Readable, ctx: OperatorContext, sink: 
       continue
     }
     last = chunk.time
-    const wait = sink(chunk)
+    const wait = sink(chunk, Buffer.byteLength(line) + 1)
     if (wait) await wait
   }
 }

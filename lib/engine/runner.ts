@@ -15,9 +15,11 @@ import { Serial } from '../core/serial.js'
 import { Stage, type Durability, type Downstream } from './stage.js'
 import { Checkpoint } from '../durability/checkpoint.js'
 import { Commit } from '../durability/commit.js'
-import { Component } from '../durability/component.js'
+import { Component, nameOf } from '../durability/component.js'
+import { MetricsFile, metricsDir, removeStale } from '../metrics/recorder.js'
+import { BatchWatch } from '../metrics/watch.js'
 import { formatChunk } from '../core/wire.js'
-import type { Common, Definition, Instance, OperatorDefinition, SourceHandle } from '../core/types.js'
+import type { Chunk, Common, Definition, Instance, OperatorDefinition, SourceHandle } from '../core/types.js'
 
 export interface StageSpec {
   def: Definition
@@ -33,10 +35,15 @@ export interface IO {
   onStop?(stop: () => void): void
 }
 
-/** The end of the line: batches as NDJSON on stdout. */
+/** The end of the line: batches as NDJSON on stdout (their size counted for the last stage's metrics). */
 class BatchWriter implements Downstream {
-  constructor (private readonly out: Output) {}
-  accept (chunk: Parameters<Downstream['accept']>[0]): void | Promise<void> { return this.out.write(formatChunk(chunk)) }
+  constructor (private readonly out: Output, private readonly watch: BatchWatch | undefined) {}
+  accept (chunk: Parameters<Downstream['accept']>[0]): void | Promise<void> {
+    const line = formatChunk(chunk)
+    this.watch?.wrote(Buffer.byteLength(line))
+    return this.out.write(line)
+  }
+
   end (): void {}
 }
 
@@ -70,8 +77,10 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
       contexts.push(ctx)
       made.push(def.kind === 'operator' ? { def, opts, ctx, instance: await named(def.name, () => def.init(opts, ctx)) } : { def, opts, ctx })
     }
+    // Each stage's metrics (DSTREAM_METRICS=0: none)
+    const watches = made.map((m, i) => (io.env ?? process.env).DSTREAM_METRICS === '0' ? undefined : stageWatch(m.def, m.opts, i))
     // Link from the end: each Stage hands its output to the next.
-    let next: Downstream = new BatchWriter(out)
+    let next: Downstream = new BatchWriter(out, watches.at(-1))
     const withReaders: Array<Promise<void>> = []
     for (let i = made.length - 1; i >= 0; i--) {
       const m = made[i]
@@ -81,7 +90,7 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
         if (!fs.existsSync(file)) throw new UsageError(`dstream ${m.def.name}: --with ${file}: no such file or FIFO`)
       }
       const spec = specs[i]
-      const stage: Stage = new Stage(m.def, m.instance!, m.ctx, next, withPaths, commits.has(spec) ? { commit: commits.get(spec) } : durability(m.def, m.opts, m.instance!))
+      const stage: Stage = new Stage(m.def, m.instance!, m.ctx, next, withPaths, commits.has(spec) ? { commit: commits.get(spec) } : durability(m.def, m.opts, m.instance!), watches[i])
       withPaths.forEach((file, k) => withReaders.push(readWith(file, k + 1, stage, m.ctx)))
       next = stage
     }
@@ -99,11 +108,21 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
       if (first.def.kind === 'source') {
         const serial = new Serial()
         const source = first.def
-        handle = await named(source.name, () => source.start(first.opts, first.ctx, { emit: chunk => serial.run(() => head.accept(chunk)), stdin: io.stdin }))
+        const watch = watches[0]
+        const emit = (chunk: Chunk) => {
+          watch?.emitted(chunk)
+          const sent = serial.run(() => head.accept(chunk))
+          if (chunk.more || !watch) return sent
+          // the batch is done once it has gone on; a source says how far behind it is
+          const done = () => watch.done({ source: true, lag: handle?.lag?.() })
+          if (sent) return sent.then(done)
+          done()
+        }
+        handle = await named(source.name, () => source.start(first.opts, first.ctx, { emit, stdin: io.stdin }))
         if (stopping) handle.stop()
         await handle.done
       } else {
-        await readChunks(io.stdin, first.ctx, chunk => head.accept(chunk))
+        await readChunks(io.stdin, first.ctx, (chunk, bytes) => head.accept(chunk, bytes))
       }
       await head.end()
     }
@@ -143,6 +162,22 @@ function durability (def: OperatorDefinition, opts: StageSpec['opts'], instance:
   const component = Component.of(def, opts, 'state')
   component.prepare()
   return { checkpoint: new Checkpoint(component), every }
+}
+
+/**
+ * A stage's metrics file, DIR/metrics/NAME.PID.POSITION.ndjson, those of its earlier
+ * runs removed; none when it cannot be written (a state directory that cannot be is
+ * said by what needs it, not by the metrics).
+ */
+function stageWatch (def: Definition, opts: StageSpec['opts'], position: number): BatchWatch | undefined {
+  const dir = metricsDir(opts.stateDir)
+  const name = nameOf(def, opts)
+  try {
+    removeStale(dir, name)
+    return new BatchWatch(new MetricsFile(path.join(dir, `${name}.${process.pid}.${position}.ndjson`), { stage: def.name, name, pid: process.pid, position, started: Date.now() }))
+  } catch {
+    return undefined
+  }
 }
 
 function sinkCommit (def: OperatorDefinition, opts: StageSpec['opts']): Commit {

@@ -11,6 +11,7 @@ import { Merger } from './merge.js'
 import type { OperatorContext } from './context.js'
 import { membersOf, restartPoint } from '../durability/pipeline.js'
 import type { Chunk, Emit, Instance, OperatorDefinition } from '../core/types.js'
+import type { BatchWatch } from '../metrics/watch.js'
 
 /**
  * How an operator takes part in the restart protocol (lib/durability/pipeline.ts): a stateful
@@ -24,7 +25,8 @@ export interface Durability {
 }
 
 export interface Downstream {
-  accept(chunk: Chunk): void | Promise<void>
+  /** `bytes`: the length of the line the chunk came in, when it came through a pipe */
+  accept(chunk: Chunk, bytes?: number): void | Promise<void>
   end(): void | Promise<void>
 }
 
@@ -48,7 +50,9 @@ export class Stage implements Downstream {
     private readonly ctx: OperatorContext,
     private readonly next: Downstream,
     withNames: string[] = [],
-    private readonly durability: Durability = {}
+    private readonly durability: Durability = {},
+    /** the stage's metrics (DSTREAM_METRICS=0: none) */
+    readonly watch?: BatchWatch
   ) {
     if (def.withStreams) {
       this.merger = new Merger(['the input', ...withNames], def.name, (time, interval, perStream, extra) =>
@@ -56,12 +60,14 @@ export class Stage implements Downstream {
     }
   }
 
-  accept (chunk: Chunk): void | Promise<void> {
+  /** A chunk of the input; `bytes`: the length of the line it came in, when it came through a pipe. */
+  accept (chunk: Chunk, bytes?: number): void | Promise<void> {
     const wrong = this.order.check(chunk)
     if (wrong) {
       this.ctx.badLine(JSON.stringify({ time: chunk.time, interval: chunk.interval, records: chunk.records }), wrong, this.order.last)
       return
     }
+    this.watch?.arrive(chunk, bytes)
     this.restoreBefore(chunk.time)
     const committed = this.durability.commit?.committed
     if (committed != null && chunk.time <= committed) {
@@ -113,8 +119,16 @@ export class Stage implements Downstream {
   private run (records: unknown[], time: number, interval: number, more: boolean, extra: Record<string, unknown> | undefined, others?: unknown[][]): void | Promise<void> {
     this.ctx.batch = { time, interval, more }
     const output = this.outputIntervalFor(interval)
+    const watch = this.watch
+    const start = watch ? performance.now() : 0
     const out = this.instance.onBatch(records, this.ctx.batch, others)
-    if (isPromise(out)) return out.then(o => this.closed(o, time, output, more, extra))
+    if (isPromise(out)) {
+      return out.then(o => {
+        watch?.worked(performance.now() - start)
+        return this.closed(o, time, output, more, extra)
+      })
+    }
+    watch?.worked(performance.now() - start)
     return this.closed(out, time, output, more, extra)
   }
 
@@ -127,14 +141,25 @@ export class Stage implements Downstream {
 
   /** After a batch: checkpoint the state when it is time, or commit a sink's batch, then hand the output on. */
   private closed (out: Emit, time: number, interval: number, more: boolean, extra: Record<string, unknown> | undefined): void | Promise<void> {
+    let checkpoint: number | undefined
     if (!more) {
       if (this.durability.checkpoint) {
         this.lastTime = time
-        if (++this.unsaved >= (this.durability.every ?? 1)) this.save()
+        if (++this.unsaved >= (this.durability.every ?? 1)) {
+          const start = performance.now()
+          this.save()
+          checkpoint = performance.now() - start
+        }
       }
       this.durability.commit?.save(time)
     }
-    return this.forward(out, time, interval, more, extra)
+    const sent = this.forward(out, time, interval, more, extra)
+    const watch = this.watch
+    if (more || !watch) return sent
+    // the batch is done once its output has gone on
+    const done = () => watch.done({ keys: this.instance.keys?.(), checkpoint })
+    if (sent) return sent.then(done)
+    done()
   }
 
   /**
@@ -176,6 +201,7 @@ export class Stage implements Downstream {
   private forward (out: Emit, time: number, interval: number, more: boolean, extra: Record<string, unknown> | undefined): void | Promise<void> {
     // undefined: no batch at this time. An empty non-final chunk carries nothing.
     if (out === undefined || (more && out.length === 0)) return
+    this.watch?.output(out.length)
     const chunk: Chunk = { time, interval, records: out }
     if (more) chunk.more = true
     if (extra) chunk.extra = extra

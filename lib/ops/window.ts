@@ -356,17 +356,21 @@ export interface BatchFold { fold(records: unknown[]): void, take(): Table }
  */
 export function keyedWindowInstance (spec: WindowSpec, fold: WindowFold, batch: BatchFold, output: (pairs: Array<[unknown, unknown]>) => unknown[] = pairs => pairs): Instance {
   const window = new KeyedWindow(spec, fold)
+  // the keys of the last window made, for the metrics
+  let held = 0
   return {
     onBatch (records, info) {
       batch.fold(records)
       if (info.more) return undefined
       const pairs = window.push(info.time, info.interval, batch.take())
       if (pairs === undefined) return undefined
+      held = pairs.length
       for (const pair of pairs) { pair[0] = detached(pair[0]); pair[1] = detached(pair[1]) }
       return output(pairs)
     },
     outputInterval: interval => spec.check(interval),
     snapshot: () => window.snapshot(),
-    restore: state => window.restore(state as KeyedWindowState)
+    restore: state => window.restore(state as KeyedWindowState),
+    keys: () => held
   }
 }
