@@ -67,6 +67,22 @@ async function main (): Promise<void> {
   console.log(`piped: ${Math.round(rate['dstream, piped']).toLocaleString('en')} words/s (target >= 1,000,000): ${rate['dstream, piped'] >= 1e6 ? 'met' : 'NOT met'}; ${(rate['dstream, piped'] / node * 100).toFixed(0)}% of hand-written node, ${(rate['dstream, piped'] / rate['awk (mawk)'] * 100).toFixed(0)}% of awk`)
   console.log(`fused: ${(rate['dstream, fused'] / node * 100).toFixed(0)}% of hand-written node (target >= 40%): ${rate['dstream, fused'] / node >= 0.4 ? 'met' : 'NOT met'}; ${(rate['dstream, fused'] / rate['awk (mawk)'] * 100).toFixed(0)}% of awk`)
 
+  // the metrics every stage writes (lib/metrics): the same word count with batches of
+  // 100 ms, so that there are batches to write about, with and without them, runs
+  // alternating, the best of three of each
+  console.log('\nmetrics: the word count in batches of 100 ms, with and without DSTREAM_METRICS=0 (best of 3, runs alternating)')
+  for (const [name, script] of [['piped', `dstream batch 100ms < ${DATA} | dstream ${WORDCOUNT.join(' | dstream ')}`], ['fused', `dstream batch 100ms ${WORDCOUNT.map(s => 'then ' + s).join(' ')} < ${DATA}`]]) {
+    const best = { on: Infinity, off: Infinity }
+    for (let i = 0; i < 3; i++) {
+      for (const mode of ['on', 'off'] as const) {
+        const { seconds } = await time(mode === 'off' ? `export DSTREAM_METRICS=0; ${script}` : script)
+        best[mode] = Math.min(best[mode], seconds)
+      }
+    }
+    const slower = (best.on / best.off - 1) * 100
+    console.log(`  ${name}: ${best.off.toFixed(2)} s without, ${best.on.toFixed(2)} s with: ${slower.toFixed(1)}% slower (target < 3%): ${slower < 3 ? 'met' : 'NOT met'}`)
+  }
+
   const seconds = Number(process.env.ENDLESS_SECONDS ?? 15)
   console.log(`\nmemory: a stateless chain over an endless stream (yes | batch 1s | flat-map | map | filter) for ${seconds} s`)
   const memory = watchMemory()
