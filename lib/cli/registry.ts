@@ -41,6 +41,7 @@ import toRedis from '../../operators/to-redis.js'
 import toSql from '../../operators/to-sql.js'
 import top from '../../tools/top.js'
 import transform from '../../operators/transform.js'
+import ui from '../../tools/ui.js'
 import union from '../../operators/union.js'
 import updateStateByKey from '../../operators/update-state-by-key.js'
 import watch from '../../sources/watch.js'
@@ -90,6 +91,7 @@ export const registry: Definition[] = [
   toSql,
   top,
   transform,
+  ui,
   union,
   updateStateByKey,
   watch,
