@@ -13,7 +13,16 @@ import { RangeReader } from '../lib/kafka/reader.js'
 import { offsetStore, tpKey, type Offsets } from '../lib/kafka/offsetStore.js'
 import { batchSize } from '../lib/intake/batching.js'
 import { CHUNK_OPTION, INTERVAL_OPTION } from '../lib/intake/options.js'
+import { progressBar, type Progress } from '../lib/intake/progress.js'
 import type { Context, SourceDefinition } from '../lib/core/types.js'
+
+/**
+ * A plain run's bar over its backlog at start appears only when reading it takes
+ * longer than this: a run started far behind. One a moment behind (restarted after a
+ * few seconds) reads its backlog with its first batch, and a bar would be noise
+ * among the messages and output of a stream that goes on for days.
+ */
+const CATCH_UP_BAR_AFTER = 1000
 
 interface KafkaOptions {
   brokers?: string
@@ -94,6 +103,14 @@ leaves the chunks of it already sent without their last one, and every stage dro
 such an unfinished batch.
 
 --once reads up to the end offsets the partitions have at start, then stops (cron).
+With stderr a terminal, a progress bar shows the records read of those between where
+the partitions start and those end offsets. A plain run shows one over its backlog
+at start (the records up to the end offsets its partitions have when it gets them)
+only when it is still catching up after a second: a run started far behind. That bar
+ends once the backlog is read; the live stream after it has none (its lag is the
+group's: kafka-consumer-groups --describe). The batches replayed after a restart
+have a bar too, over their records. Nothing is drawn when stderr is not a terminal.
+
 Kafka 4 brokers are not supported (kafkajs's consumer groups do not work with them);
 use Kafka 3.x.`,
   positionals: [],
@@ -119,7 +136,9 @@ use Kafka 3.x.`,
     { command: 'kafka --topic clicks --group stats --offsets-store redis://127.0.0.1:6379/0 | dstream count | dstream print', describe: 'offsets kept in a Redis hash per topic' }
   ],
   async start (opts, ctx, io) {
-    const say = (text: string) => ctx.stderr(`dstream kafka: ${text}\n`)
+    // the bar drawn now (the replay's, the backlog's), if any: what is said goes above it
+    let bar: Progress | undefined
+    const say = (text: string) => bar ? bar.say(`dstream kafka: ${text}\n`) : ctx.stderr(`dstream kafka: ${text}\n`)
     const topics = [...new Set(opts.topic)]
     const { interval } = batchSize(opts, kafka)
     let sessionTimeout: number
@@ -165,7 +184,13 @@ use Kafka 3.x.`,
       until: once,
       record: recordOf(opts, ctx),
       emit: chunk => io.emit(chunk),
-      say
+      say,
+      // the backlog's bar: at once with --once (it is all the run reads), else only far behind
+      progress: (work, total) => (bar = progressBar(ctx, { unit: 'records', total, after: work === 'backlog' && !opts.once ? CATCH_UP_BAR_AFTER : 0 }))
+    })
+    io.lag(() => {
+      const records = batches.behind()
+      return records === undefined ? undefined : { records }
     })
     let member: GroupMember | undefined
     // the handle is returned at once: a stop must reach the source even while it

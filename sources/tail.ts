@@ -48,8 +48,9 @@ tail emitted.
 default, like tail -F) or its start. --once reads every FILE to the end it has
 when tail starts, emits the last batch and exits 0: the cron mode, where each run
 reads what was appended since the last one. A last line without its newline is
-left for the next run. With --once and stderr a terminal, a progress bar shows the
-bytes read of the bytes there are.`,
+left for the next run. With stderr a terminal, a progress bar shows the bytes read
+of the bytes there are (--once), and the batches emitted again after a restart of
+those to emit again.`,
   positionals: [{ name: 'FILE...', key: 'files', describe: 'the files to follow', variadic: true }],
   options: {
     ...INTERVAL_OPTION,
@@ -68,19 +69,20 @@ bytes read of the bytes there are.`,
     if (opts.files.length === 0) throw usage(tail, 'no FILE to follow')
     const files = absolute(opts.files)
     const component = Component.of(tail, { ...opts, files }, 'source')
-    const say = (text: string) => ctx.stderr(`dstream tail: ${text}\n`)
-    const follower = new Follower(files, {
-      from: opts.from as 'start' | 'end',
-      once: opts.once,
-      say,
-      progress: ctx.stderrIsTerminal ? progressBar(text => ctx.stderr(text), 'dstream tail:') : undefined
-    })
     const feed = { advance: Follower.advance, lines: (read: Parameters<typeof readLinesOf>[0]) => readLinesOf(read, 'tail') }
     const intake = await ReplayableIntake.open(component, feed, batching(opts, tail, ctx, io), {})
+    // --once on a terminal: a bar over the bytes to read, what is said written above it
+    const bar = opts.once ? progressBar(ctx, { unit: 'bytes' }) : undefined
+    const say = (text: string) => bar ? bar.say(`dstream tail: ${text}\n`) : ctx.stderr(`dstream tail: ${text}\n`)
+    const follower = new Follower(files, { from: opts.from as 'start' | 'end', once: opts.once, say, progress: bar })
+    io.lag(() => ({ bytes: follower.behind() }))
     const { stopped, stop } = stopSignal()
     stopped.then(() => follower.stop())
     const done = follower.run(intake.cursor as FollowCursor, (read, lines) => intake.pushRead(read, lines))
-      .finally(() => intake.close())
+      .finally(() => {
+        bar?.stop()
+        return intake.close()
+      })
     return { done, stop }
   }
 }

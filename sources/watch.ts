@@ -13,7 +13,7 @@ import type { Read } from '../lib/durability/sourceLog.js'
 import { batching } from '../lib/intake/batching.js'
 import { readLinesOf, splitLines } from '../lib/intake/fileRange.js'
 import { CHUNK_OPTION, EVENT_TIME_OPTIONS, INTERVAL_OPTION, type BatchingOptions } from '../lib/intake/options.js'
-import { progressBar } from '../lib/intake/progress.js'
+import { progressBar, type Progress } from '../lib/intake/progress.js'
 import { ReplayableIntake } from '../lib/intake/replayable.js'
 import { stopSignal } from '../lib/intake/stop.js'
 
@@ -53,7 +53,9 @@ a file replaced by a new one of the same name is read again. Started again, watc
 first emits again the batches the pipeline's sinks had not committed, with the
 same times and lines. A file that disappears before it is read is said on stderr,
 skipped and counted. With --once, watch reads the files there are when it starts
-and exits 0 (with a progress bar on a terminal).`,
+and exits 0. With stderr a terminal, a progress bar shows the bytes read of those
+files (--once), and the batches emitted again after a restart of those to emit
+again.`,
   positionals: [{ name: 'DIR', key: 'dir', describe: 'the directory to watch' }],
   options: {
     ...INTERVAL_OPTION,
@@ -72,7 +74,9 @@ and exits 0 (with a progress bar on a terminal).`,
     if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw usage(watch, `${opts.dir} is not a directory`)
     const matches = opts.pattern === undefined ? () => true : globMatcher(opts.pattern)
     const component = Component.of(watch, { ...opts, dir }, 'source')
-    const say = (text: string) => ctx.stderr(`dstream watch: ${text}\n`)
+    // --once on a terminal: a bar over the bytes of the files there are, what is said written above it
+    let bar: Progress | undefined
+    const say = (text: string) => bar ? bar.say(`dstream watch: ${text}\n`) : ctx.stderr(`dstream watch: ${text}\n`)
     // files read and since removed are forgotten when the log is compacted
     const tidy = (cursor: unknown): WatchCursor => {
       const { done, current } = cursor as WatchCursor
@@ -85,7 +89,14 @@ and exits 0 (with a progress bar on a terminal).`,
     let halted = false
     stopped.then(() => { halted = true })
     let vanished = 0
-    const progress = opts.once && ctx.stderrIsTerminal ? progressBar(text => ctx.stderr(text), 'dstream watch:') : undefined
+    // the bar's bytes: of the files listed, grown or gone by the time each is read
+    let bytesRead = 0
+    let bytesThere = 0
+    const counted = (read: number, more = 0) => {
+      bytesRead += read
+      bytesThere += more
+      bar?.update(bytesRead, bytesThere)
+    }
 
     /** The files not read yet, oldest first. */
     const newFiles = () => {
@@ -100,8 +111,8 @@ and exits 0 (with a progress bar on a terminal).`,
       return found.sort((a, b) => a.stat.mtimeMs - b.stat.mtimeMs || (a.name < b.name ? -1 : 1))
     }
 
-    /** Reads one file to its end, a read per megabyte of whole lines. */
-    const readFile = async (name: string): Promise<number> => {
+    /** Reads one file to its end, a read per megabyte of whole lines; `listed`: its size when it was listed. */
+    const readFile = async (name: string, listed: number): Promise<void> => {
       const file = path.join(dir, name)
       let fd: number
       try {
@@ -109,14 +120,15 @@ and exits 0 (with a progress bar on a terminal).`,
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
         vanished++
+        counted(0, -listed)
         say(`${file} disappeared before it was read; skipped (${vanished} so far)`)
-        return 0
+        return
       }
       try {
         const stat = fs.fstatSync(fd)
         const current = (intake.cursor as WatchCursor).current
         let offset = current?.name === name && current.ino === stat.ino ? current.offset : 0
-        const start = offset
+        counted(offset, stat.size - listed) // what an earlier run read of it counts as read
         let size = READ_BYTES
         do {
           const buffer = Buffer.allocUnsafe(Math.min(size, stat.size - offset))
@@ -129,31 +141,39 @@ and exits 0 (with a progress bar on a terminal).`,
           const until = offset + end
           const read: Read = until >= stat.size ? { file, ino: stat.ino, from: offset, until, eof: true, version: identity(stat) } : { file, ino: stat.ino, from: offset, until }
           await intake.pushRead(read, splitLines(data.subarray(0, until - offset)))
+          counted(until - offset)
           offset = until
         } while (offset < stat.size)
-        return stat.size - start
       } finally {
         fs.closeSync(fd)
       }
     }
 
+    // the files of the last listing not read to their end yet: the lag in the metrics
+    let waiting = 0
+    io.lag(() => ({ files: waiting }))
     const run = async () => {
-      let total = 0
-      let done = 0
-      if (opts.once) total = newFiles().reduce((sum, f) => sum + f.stat.size, 0)
       do {
         const files = newFiles()
-        for (const { name } of files) {
+        if (opts.once) {
+          bytesThere = files.reduce((sum, f) => sum + f.stat.size, 0)
+          bar = progressBar(ctx, { unit: 'bytes', total: bytesThere })
+        }
+        waiting = files.length
+        for (const { name, stat } of files) {
           if (halted) return
-          done += await readFile(name)
-          progress?.(done, total)
+          await readFile(name, stat.size)
+          waiting--
         }
         if (opts.once) return
         if (files.length === 0) await Promise.race([stopped, new Promise(resolve => setTimeout(resolve, POLL_MS))])
       } while (!halted)
     }
-    const done = run().finally(() => intake.close())
-    return { done, stop }
+    const finished = run().finally(() => {
+      bar?.stop()
+      return intake.close()
+    })
+    return { done: finished, stop }
   }
 }
 

@@ -27,7 +27,7 @@ how far behind a source is (Kafka: records; tail: bytes; watch: files), and a st
 batches in a row; "ended" when the stage's process is gone.
 
 Every stage writes its metrics, the last 1000 batches, to DIR/metrics/ as it runs
-(DSTREAM_METRICS=0 turns them off); top reads those files and nothing else, so it
+(DSTREAM_METRICS=N keeps the last N instead, DSTREAM_METRICS=0 none); top reads those files and nothing else, so it
 can watch a pipeline that runs under another user's shell or from cron, and show
 the last run of one that ended.
 

@@ -50,7 +50,7 @@ export interface OptionSpec {
   secret?: boolean
 }
 
-export type Group = 'sources' | 'per batch' | 'windows' | 'state' | 'outputs' | 'tools'
+export type Group = 'sources' | 'per batch' | 'windows' | 'state' | 'event time' | 'outputs' | 'tools'
 
 export interface Positional {
   /** as shown in the usage: FN, INTERVAL, HOST:PORT */
@@ -186,7 +186,11 @@ export interface SourceIO {
   /** returns a promise when the consumer wants the source to wait (backpressure); calls are serialised */
   emit(chunk: Chunk): void | Promise<void>
   stdin: import('node:stream').Readable
+  /** How to tell how far behind its input the source is (records for kafka, bytes for tail, files for watch): asked after each batch, for the metrics. */
+  lag(measure: () => Lag | undefined): void
 }
+
+export interface Lag { records?: number, bytes?: number, files?: number }
 
 export interface SourceHandle {
   /** resolves when the source has closed its last batch */
@@ -198,8 +202,6 @@ export interface SourceHandle {
    * exits (kafka: commit the offsets of the batches the sinks commit meanwhile).
    */
   settle?(): Promise<void>
-  /** How far behind the input it is now, for the metrics: records (kafka), bytes (tail) or files (watch) not read yet. */
-  lag?(): { records?: number, bytes?: number, files?: number } | undefined
 }
 
 export interface SourceDefinition<O = any> extends Documented {

@@ -16,10 +16,10 @@ import { Stage, type Durability, type Downstream } from './stage.js'
 import { Checkpoint } from '../durability/checkpoint.js'
 import { Commit } from '../durability/commit.js'
 import { Component, nameOf } from '../durability/component.js'
-import { MetricsFile, metricsDir, removeStale } from '../metrics/recorder.js'
+import { MetricsFile, batchesKept, metricsDir, removeStale } from '../metrics/recorder.js'
 import { BatchWatch } from '../metrics/watch.js'
 import { formatChunk } from '../core/wire.js'
-import type { Chunk, Common, Definition, Instance, OperatorDefinition, SourceHandle } from '../core/types.js'
+import type { Chunk, Common, Definition, Instance, Lag, OperatorDefinition, SourceHandle } from '../core/types.js'
 
 export interface StageSpec {
   def: Definition
@@ -77,8 +77,9 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
       contexts.push(ctx)
       made.push(def.kind === 'operator' ? { def, opts, ctx, instance: await named(def.name, () => def.init(opts, ctx)) } : { def, opts, ctx })
     }
-    // Each stage's metrics (DSTREAM_METRICS=0: none)
-    const watches = made.map((m, i) => (io.env ?? process.env).DSTREAM_METRICS === '0' ? undefined : stageWatch(m.def, m.opts, i))
+    // Each stage's metrics, the last DSTREAM_METRICS batches (0: none)
+    const kept = await named(made[0].def.name, () => batchesKept((io.env ?? process.env).DSTREAM_METRICS))
+    const watches = made.map((m, i) => kept === 0 ? undefined : stageWatch(m.def, m.opts, i, kept))
     // Link from the end: each Stage hands its output to the next.
     let next: Downstream = new BatchWriter(out, watches.at(-1))
     const withReaders: Array<Promise<void>> = []
@@ -107,6 +108,7 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
     const main = async () => {
       if (first.def.kind === 'source') {
         const serial = new Serial()
+        let measureLag: (() => Lag | undefined) | undefined
         const source = first.def
         const watch = watches[0]
         const emit = (chunk: Chunk) => {
@@ -114,11 +116,11 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
           const sent = serial.run(() => head.accept(chunk))
           if (chunk.more || !watch) return sent
           // the batch is done once it has gone on; a source says how far behind it is
-          const done = () => watch.done({ source: true, lag: handle?.lag?.() })
+          const done = () => watch.done({ source: true, lag: measureLag?.() })
           if (sent) return sent.then(done)
           done()
         }
-        handle = await named(source.name, () => source.start(first.opts, first.ctx, { emit, stdin: io.stdin }))
+        handle = await named(source.name, () => source.start(first.opts, first.ctx, { emit, stdin: io.stdin, lag: m => { measureLag = m } }))
         if (stopping) handle.stop()
         await handle.done
       } else {
@@ -169,12 +171,12 @@ function durability (def: OperatorDefinition, opts: StageSpec['opts'], instance:
  * runs removed; none when it cannot be written (a state directory that cannot be is
  * said by what needs it, not by the metrics).
  */
-function stageWatch (def: Definition, opts: StageSpec['opts'], position: number): BatchWatch | undefined {
+function stageWatch (def: Definition, opts: StageSpec['opts'], position: number, kept: number): BatchWatch | undefined {
   const dir = metricsDir(opts.stateDir)
   const name = nameOf(def, opts)
   try {
     removeStale(dir, name)
-    return new BatchWatch(new MetricsFile(path.join(dir, `${name}.${process.pid}.${position}.ndjson`), { stage: def.name, name, pid: process.pid, position, started: Date.now() }))
+    return new BatchWatch(new MetricsFile(path.join(dir, `${name}.${process.pid}.${position}.ndjson`), { stage: def.name, name, pid: process.pid, position, started: Date.now() }, kept))
   } catch {
     return undefined
   }

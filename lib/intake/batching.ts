@@ -2,11 +2,12 @@
 // --watermark): how its lines become records and its records batches. Every source
 // that batches lines starts here; the intakes (lineIntake.ts, replayable.ts) take
 // the result and never read the options themselves.
-import { parseDuration } from '../core/durations.js'
+import { parseDuration, toMillis } from '../core/durations.js'
 import { excerpt, usage } from '../core/errors.js'
 import { compileFunction } from '../core/functions.js'
 import { SKIP, type Chunk, type Context, type Definition, type SourceDefinition, type SourceIO } from '../core/types.js'
 import type { BatchingOptions } from './options.js'
+import { progressBar, type Progress, type Unit } from './progress.js'
 
 /** How lines become records and batches: the source options, compiled. */
 export interface Batching {
@@ -20,6 +21,8 @@ export interface Batching {
   late(record: unknown, timestamp: number, batch: number): void
   emit(chunk: Chunk): void | Promise<void>
   say(text: string): void
+  /** a bar for bounded work (the replay after a restart) on stderr; undefined when stderr is not a terminal, or not asked for */
+  progress?(unit: Unit, total: number): Progress | undefined
   clock?: () => number
 }
 
@@ -76,14 +79,9 @@ export function batching (opts: BatchingOptions, def: SourceDefinition, ctx: Con
       ctx.setAside(record, `later than the watermark: its batch ${batch} was emitted already (timestamp ${new Date(timestamp).toISOString()})`, batch)
     },
     emit: chunk => io.emit(chunk),
-    say: text => ctx.stderr(`dstream ${def.name}: ${text}\n`)
+    say: text => ctx.stderr(`dstream ${def.name}: ${text}\n`),
+    progress: (unit, total) => progressBar(ctx, { unit, total })
   }
-}
-
-/** ms since the epoch from what --event-time gave: a number, a Date, or a string Date.parse reads. */
-export function toMillis (value: unknown): number | undefined {
-  const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : value
-  return typeof ms === 'number' && Number.isFinite(ms) ? Math.floor(ms) : undefined
 }
 
 function duration (def: Definition, text: string, what: string): number {

@@ -13,6 +13,7 @@ import path from 'node:path'
 import { locate } from './fileRange.js'
 import type { Read } from '../durability/sourceLog.js'
 import { splitLines } from './fileRange.js'
+import type { Progress } from './progress.js'
 
 export type FollowCursor = Record<string, { ino: number, offset: number }>
 
@@ -22,8 +23,8 @@ export interface FollowOptions {
   /** read to the end each file has now, then stop */
   once: boolean
   say(text: string): void
-  /** bytes read so far of the bytes there were to read (--once) */
-  progress?(done: number, total: number): void
+  /** --once: told the bytes read so far of the bytes there were to read */
+  progress?: Pick<Progress, 'update'>
   pollMs?: number
 }
 
@@ -50,6 +51,7 @@ export class Follower {
   private wake: (() => void) | undefined
   private total = 0
   private done = 0
+  private followed: Followed[] = []
 
   constructor (private readonly files: string[], private readonly o: FollowOptions) {}
 
@@ -64,7 +66,7 @@ export class Follower {
 
   /** Reads until stopped (or, --once, until every file is read to the end it had). */
   async run (cursor: FollowCursor, take: Take): Promise<void> {
-    const followed = this.files.map(file => new Followed(file))
+    const followed = this.followed = this.files.map(file => new Followed(file))
     for (const f of followed) await this.begin(f, cursor[f.file], take)
     while (!this.stopped) {
       let busy = false
@@ -80,8 +82,25 @@ export class Follower {
       }
     }
     for (const f of followed) if (f.fd !== undefined) fs.closeSync(f.fd)
-    // all there was to read is read (a last line still without its newline is not for this run)
-    if (this.o.once) this.o.progress?.(this.total, this.total)
+    this.followed = []
+    // read to the end: all there was to read is read (a last line still without its
+    // newline is not for this run); stopped early, the bar stays where it is
+    if (this.o.once && !this.stopped) this.o.progress?.update(this.total, this.total)
+  }
+
+  /**
+   * The bytes written and not read yet, now: what is left of each file being read,
+   * and, where that file was rotated away, all of the new file at its path.
+   */
+  behind (): number {
+    let bytes = 0
+    for (const f of this.followed) {
+      const now = statOrUndefined(f.file)
+      if (f.fd === undefined) { bytes += now?.size ?? 0; continue }
+      try { bytes += Math.max(0, fs.fstatSync(f.fd).size - f.offset) } catch { /* closed at the end */ }
+      if (now && now.ino !== f.ino) bytes += now.size
+    }
+    return bytes
   }
 
   /** Opens a file where the cursor left it, or per --from when it is new. */
@@ -187,7 +206,7 @@ export class Follower {
   }
 
   private report (): void {
-    if (this.o.once) this.o.progress?.(this.done, this.total)
+    if (this.o.once) this.o.progress?.update(this.done, this.total)
   }
 
   private sleep (): Promise<void> {

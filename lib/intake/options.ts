@@ -35,9 +35,10 @@ With --wal, what comes in is first written to the state directory (DIR/NAME/,
 WAL segments and a log of the batches), each batch synced before it leaves: killed
 and started again, the source first emits again, with the same times and records,
 the batches the pipeline's sinks (save, foreach) had not committed, and the lines
-of the batch that was open. Lines are safe once the read holding them is in the
-log (a few milliseconds after they arrive); what a client sent that was not, the
-client must send again. Segments are deleted once committed.
+of the batch that was open (with stderr a terminal, a progress bar shows the
+batches emitted again of those to emit again). Lines are safe once the read
+holding them is in the log (a few milliseconds after they arrive); what a client
+sent that was not, the client must send again. Segments are deleted once committed.
 
 With --event-time FN, a record goes to the batch whose interval holds its own time
 (FN gives ms since the epoch, a Date or a date string); a batch leaves once the

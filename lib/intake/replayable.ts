@@ -82,6 +82,9 @@ export class ReplayableIntake {
   /** A live read: logged first, then its lines batched. */
   pushRead (read: Read, lines: string[]): Promise<void> {
     return this.serial.run(async () => {
+      // a reader with a backlog may not yield to the timer between its reads: the
+      // batches whose interval ended before this read came are closed here
+      if (!this.events) while (!this.closed && this.openTime <= this.clock()) await this.closeBatch()
       const seq = this.log.appendRead(read)
       this.cursor = this.feed.advance(this.cursor, read)
       await this.take(seq, lines, 0)
@@ -161,17 +164,24 @@ export class ReplayableIntake {
       }
     }
     if (again.length > 0) this.b.say(`replaying ${again.length} batch${again.length === 1 ? '' : 'es'} the pipeline had not committed (${again[0].batch} to ${again.at(-1)!.batch})`)
-    for (const batch of again) {
-      const records: unknown[] = []
-      for (const read of kept) {
-        if (!batch.reads || read.read < batch.reads[0] || read.read > batch.reads[1]) continue
-        const lines = await this.feed.lines(read)
-        for (let i = 0; i < lines.length; i++) {
-          const record = this.record(lines[i], read.read, i, batch.batch)
-          if (record !== SKIP) records.push(record)
+    // on a terminal, a bar: batches replayed of the batches to replay
+    const bar = again.length > 0 ? this.b.progress?.('batches', again.length) : undefined
+    try {
+      for (const [n, batch] of again.entries()) {
+        const records: unknown[] = []
+        for (const read of kept) {
+          if (!batch.reads || read.read < batch.reads[0] || read.read > batch.reads[1]) continue
+          const lines = await this.feed.lines(read)
+          for (let i = 0; i < lines.length; i++) {
+            const record = this.record(lines[i], read.read, i, batch.batch)
+            if (record !== SKIP) records.push(record)
+          }
         }
+        await this.emitWhole(batch.batch, batch.interval, records)
+        bar?.update(n + 1)
       }
-      await this.emitWhole(batch.batch, batch.interval, records)
+    } finally {
+      bar?.stop()
     }
     const last = this.log.lastBatch
     this.openTime = Math.max(batchTimeOf(this.clock(), this.b.interval), last === null ? -Infinity : last + this.b.interval)
@@ -201,9 +211,17 @@ export class ReplayableIntake {
       late: (record, timestamp, batch, at) => this.late(record, timestamp, batch, at)
     })
     if (Number.isFinite(upTo) && kept.length > 0) this.b.say(`rebuilding the batches after ${upTo} from the log`)
-    for (const read of kept) {
-      this.cursor = this.feed.advance(this.cursor, read)
-      await this.take(read.read, await this.feed.lines(read), read.read === resume.at.read ? resume.at.line : 0)
+    // on a terminal, a bar: the bytes of the logged reads read again (how many batches they make is not known before)
+    const bar = kept.length > 0 ? this.b.progress?.('bytes', kept.reduce((sum, r) => sum + r.until - r.from, 0)) : undefined
+    let done = 0
+    try {
+      for (const read of kept) {
+        this.cursor = this.feed.advance(this.cursor, read)
+        await this.take(read.read, await this.feed.lines(read), read.read === resume.at.read ? resume.at.line : 0)
+        bar?.update(done += read.until - read.from)
+      }
+    } finally {
+      bar?.stop()
     }
   }
 

@@ -31,6 +31,15 @@ const SLOW_READ = 10000
 /** How long a stopping source waits for the offset store to answer a write. */
 const STORE_PATIENCE = 5000
 
+/**
+ * A progress bar, as the source gives it (lib/intake/progress.ts; this folder does
+ * not draw): told how many records are read of how many.
+ */
+export interface Meter {
+  update(done: number, total?: number): void
+  stop(): void
+}
+
 /** What a wait for the brokers or the store ends with when the source is stopped meanwhile. */
 class Stopped extends Error {}
 
@@ -53,6 +62,12 @@ export interface KafkaBatching {
   record(topic: string, partition: number, message: KafkaMessage, time: number): unknown
   emit(chunk: Chunk): void | Promise<void>
   say(text: string): void
+  /**
+   * Bounded work to show while it is read, given its total in records: the batches
+   * replayed after a restart, and the backlog at start (Backlog, below). Undefined,
+   * or a call that gives undefined (stderr is not a terminal): nothing is shown.
+   */
+  progress?(work: 'replay' | 'backlog', total: number): Meter | undefined
 }
 
 interface Ends { low: number, high: number }
@@ -87,6 +102,10 @@ export class KafkaBatches {
   private askStop!: () => void
   private started = false
   private stopRequested = false
+  /** records past the last batch cut, up to the end offsets its partitions had then (undefined while the brokers were not asked) */
+  private lastBehind: number | undefined
+  /** the bar over the backlog at start: undefined until the first partitions come, null once it is over or not shown */
+  private backlog: Backlog | null | undefined
 
   constructor (component: Component, private readonly admin: Admin, private readonly reader: RangeReader, private readonly store: OffsetStore, private readonly b: KafkaBatching) {
     this.log = new SourceLog<KafkaBatch>(component)
@@ -137,7 +156,14 @@ export class KafkaBatches {
     // group is joined (its leader waits for them before it hands partitions on)
     this.watchCommits()
     if (again.length > 0) this.b.say(`replaying ${again.length} batch${again.length === 1 ? '' : 'es'} the pipeline had not committed (${again[0].batch} to ${again.at(-1)!.batch})`)
-    for (const batch of again) await this.emit(batch)
+    // the records of the batches replayed, of all in their ranges
+    const meter = again.length > 0 ? this.b.progress?.('replay', sum(again.flatMap(b => b.offsets ?? []).map(r => r.until - r.from))) : undefined
+    let replayed = 0
+    try {
+      for (const batch of again) await this.emit(batch, meter && ((_key, at, next) => meter.update(replayed += next - at)))
+    } finally {
+      meter?.stop()
+    }
     const last = this.log.lastBatch
     this.openTime = Math.max(batchTimeOf(Date.now(), this.b.interval), last === null ? -Infinity : last + this.b.interval)
   }
@@ -161,10 +187,12 @@ export class KafkaBatches {
     const now = new Set(partitions.map(p => tpKey(p.topic, p.partition)))
     for (const key of [...this.positions.keys()]) {
       if (now.has(key)) continue
+      this.backlog?.drop(key)
       this.positions.delete(key)
       const { topic, partition } = tpOf(key)
       this.reader.release(topic, partition)
     }
+    this.backlogRead() // what was taken away is no longer to read
     this.owned = now
     const fresh = [...now].filter(key => !this.positions.has(key))
     this.b.say(`${partitions.length === 0 ? 'no partitions are this instance\'s' : `reading ${describe(now)}`}`)
@@ -181,6 +209,43 @@ export class KafkaBatches {
       }
       this.positions.set(key, position)
     }
+    await this.countBacklog(fresh.map(key => [key, this.positions.get(key)!]))
+  }
+
+  /**
+   * The partitions just given, into the backlog bar while it lasts: each from where
+   * it starts to its end: with --once the end at start, else the end now (asked of the
+   * brokers once: if they do not answer, those partitions are not in the bar).
+   */
+  private async countBacklog (fresh: Array<[key: string, from: number]>): Promise<void> {
+    if (this.backlog === undefined) {
+      const meter = this.b.progress?.('backlog', 0)
+      this.backlog = meter ? new Backlog(meter) : null
+    }
+    if (this.backlog === null) return
+    let ends = this.b.until
+    if (!ends) {
+      const now = await this.ends([...new Set(fresh.map(([key]) => tpOf(key).topic))]).catch(() => undefined)
+      if (!now) return
+      ends = new Map([...now].map(([key, end]) => [key, end.high]))
+    }
+    // (a partition taken away again meanwhile is not this instance's to read)
+    for (const [key, from] of fresh) if (this.owned.has(key)) this.backlog?.add(key, from, ends.get(key) ?? 0)
+    this.backlogRead()
+  }
+
+  /** Records of the backlog read (or passed over): the bar is stopped once all are. */
+  private backlogRead (key?: string, next?: number): void {
+    if (!this.backlog) return
+    if (key !== undefined) this.backlog.read(key, next!)
+    if (!this.backlog.report()) return
+    this.backlog.stop()
+    this.backlog = null
+  }
+
+  /** The records behind the end offsets, as of the last batch cut (its metrics' lag). */
+  behind (): number | undefined {
+    return this.lastBehind
   }
 
   /** How far this instance's batches go that the store does not hold yet (for the group's hand-over). */
@@ -231,6 +296,8 @@ export class KafkaBatches {
 
   private close (): void {
     this.closed = true
+    this.backlog?.stop() // --once at its end, or stopped early
+    this.backlog = null
     clearTimeout(this.timer)
     clearTimeout(this.commitTimer)
     this.finish()
@@ -272,6 +339,7 @@ export class KafkaBatches {
     }
     if (generation !== this.generation) mine = mine.filter(key => this.owned.has(key) && this.positions.has(key))
     const ranges: OffsetRange[] = []
+    let behind = 0
     for (const key of mine.sort()) {
       const { topic, partition } = tpOf(key)
       let from = this.positions.get(key)!
@@ -286,14 +354,16 @@ export class KafkaBatches {
         if (this.b.maxRate !== undefined) until = Math.min(until, from + Math.floor(this.b.maxRate * this.b.interval / 1000))
         const stop = this.b.until?.get(key)
         if (stop !== undefined) until = Math.max(from, Math.min(until, stop))
+        behind += Math.max(0, end.high - until)
       }
       ranges.push({ topic, partition, from, until })
       this.positions.set(key, until)
       this.raise(key, until)
     }
+    if (ends) this.lastBehind = behind
     const batch: KafkaBatch = { batch: time, interval: this.b.interval, offsets: ranges }
     this.log.appendBatch(batch)
-    await this.emit(batch).catch(err => {
+    await this.emit(batch, (key, _at, next) => this.backlogRead(key, next)).catch(err => {
       // bad input: the batch is taken out of the log again, so that the run after the
       // fix reads it, sinks or no sinks; the chunks of it already emitted are a batch
       // without its last chunk, which every operator drops at the end of its input
@@ -315,8 +385,9 @@ export class KafkaBatches {
    * Reads a batch's ranges from the brokers (as long as that takes) and emits their
    * records as they come, in chunks, in the order of the ranges; the last chunk carries
    * the ranges. Every partition is fetched at once; only a bounded part of each is held.
+   * `read` is told of every take: the partition, and the offsets it went from and to.
    */
-  private async emit (batch: KafkaBatch): Promise<void> {
+  private async emit (batch: KafkaBatch, read?: (key: string, at: number, next: number) => void): Promise<void> {
     const ranges = batch.offsets ?? []
     const { chunk } = this.b
     // since when a take has waited for the brokers (not for the stages downstream)
@@ -338,6 +409,7 @@ export class KafkaBatches {
             const record = this.b.record(r.topic, r.partition, message, batch.batch)
             if (record !== undefined) records.push(record)
           }
+          read?.(tpKey(r.topic, r.partition), at, next)
           at = next
           // full chunks go as soon as there are more records than a chunk: the last one is never empty unless the batch is
           let sent = 0
@@ -442,4 +514,47 @@ function describe (keys: Set<string>): string {
     byTopic.get(topic)!.push(partition)
   }
   return [...byTopic].map(([topic, ps]) => `${topic}/${ps.sort((a, b) => a - b).join(',')}`).join(' ')
+}
+
+const sum = (ns: number[]) => ns.reduce((a, b) => a + b, 0)
+
+/**
+ * The backlog at start, for its bar: each partition this instance reads, from where
+ * it started to the end it had (--once: at start; a plain run: when the partition
+ * was given). A partition taken away ends where its reading did; records deleted by
+ * retention before they were read count as passed. Over once every partition has
+ * reached its end: after that a plain run's records are the live stream.
+ */
+class Backlog {
+  private readonly parts = new Map<string, { from: number, until: number, at: number }>()
+
+  constructor (private readonly meter: Meter) {}
+
+  add (key: string, from: number, until: number): void {
+    if (!this.parts.has(key)) this.parts.set(key, { from, until: Math.max(from, until), at: from })
+  }
+
+  read (key: string, next: number): void {
+    const part = this.parts.get(key)
+    if (part) part.at = Math.max(part.at, next)
+  }
+
+  drop (key: string): void {
+    const part = this.parts.get(key)
+    if (part) part.until = Math.min(part.until, part.at)
+  }
+
+  /** Tells the bar how far the reading is; true once every partition is at its end. */
+  report (): boolean {
+    let done = 0
+    let total = 0
+    for (const { from, until, at } of this.parts.values()) {
+      total += until - from
+      done += Math.min(at, until) - from
+    }
+    this.meter.update(done, total)
+    return this.parts.size > 0 && done >= total
+  }
+
+  stop (): void { this.meter.stop() }
 }

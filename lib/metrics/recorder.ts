@@ -15,6 +15,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { writeFileAtomic } from '../durability/atomicFile.js'
+import { UsageError } from '../core/errors.js'
+import type { Lag } from '../core/types.js'
 
 export interface StageHeader {
   stage: string
@@ -26,7 +28,6 @@ export interface StageHeader {
   started: number
 }
 
-export interface Lag { records?: number, bytes?: number, files?: number }
 
 export interface BatchMetrics {
   time: number
@@ -43,6 +44,17 @@ export interface BatchMetrics {
   checkpoint?: number
   rate?: number
   lag?: Lag
+}
+
+/**
+ * How many batches a stage's metrics file keeps: DSTREAM_METRICS=N, 1000 when it is
+ * not set; 0 means no metrics at all.
+ */
+export function batchesKept (value: string | undefined): number {
+  if (value === undefined || value === '') return 1000
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`DSTREAM_METRICS must be the number of batches to keep (0: no metrics), got '${value}'`)
+  return n
 }
 
 /** The folder of the metrics files of a state directory. */

@@ -3,7 +3,8 @@
 // and when it had gone on. The Stage and the runner call it; it writes one line a
 // batch. Timing a call costs a clock read, not an allocation.
 import type { Chunk } from '../core/types.js'
-import type { BatchMetrics, Lag, MetricsFile } from './recorder.js'
+import type { Lag } from '../core/types.js'
+import type { BatchMetrics, MetricsFile } from './recorder.js'
 
 export class BatchWatch {
   private batch: BatchMetrics | undefined

@@ -276,8 +276,9 @@ t.test('--max-rate-per-partition: at most N records per partition per second of 
   const ends = await topicEnds(brokers, topic)
 
   for (const [interval, rate, most] of [['1s', 3, 3], ['500ms', 8, 4]] as const) {
+    const state = freshDir()
     const ran = await sh(`dstream kafka --topic ${topic} --group ${uniqueName('g')} --from earliest --once --interval ${interval} --max-rate-per-partition ${rate}`, {
-      env: { DSTREAM_STATE_DIR: freshDir(), DSTREAM_KAFKA_BROKERS: brokers },
+      env: { DSTREAM_STATE_DIR: state, DSTREAM_KAFKA_BROKERS: brokers },
       timeout: 120_000
     })
     t.equal(ran.code, 0, ran.stderr)
@@ -288,6 +289,12 @@ t.test('--max-rate-per-partition: at most N records per partition per second of 
     t.ok(batches.filter(b => b.records.length > 0).length >= 12 / most, `over several batches (${batches.filter(b => b.records.length > 0).length} with records)`)
     t.same(sorted(allRecords(batches)), sorted(values), 'every record, once')
     checkRanges(t, batches, topic, zeros(ends), endsMap(ends))
+    // the source's metrics: after each batch, the records still behind the end offsets
+    const metrics = fs.readdirSync(path.join(state, 'metrics')).find(f => f.startsWith('kafka-'))!
+    const lags = new Map(fs.readFileSync(path.join(state, 'metrics', metrics), 'utf8').trim().split('\n').slice(1).map(l => JSON.parse(l)).map(m => [m.time, m.lag?.records]))
+    let read = 0
+    const expected = batches.map(b => [b.time, values.length - (read += b.records.length)])
+    t.same(batches.map(b => [b.time, lags.get(b.time)]), expected, `--interval ${interval}: the lag of every batch, in records`)
   }
 })
 
@@ -332,6 +339,51 @@ t.test('--from earliest and latest for a new group; a group with committed offse
   const lateAgain = await sh(`dstream kafka --topic ${topic} --group ${late} --from earliest --once`, { env: env(), timeout: 120_000 })
   t.equal(lateAgain.code, 0, lateAgain.stderr)
   t.same(sorted(allRecords(linesOf(lateAgain.stdout).batches)), later, 'a group with committed offsets, a fresh state directory and --from earliest: from the committed offsets on, not the start')
+})
+
+t.test('progress bars on a terminal: --once, the replay, a plain run far behind; none on a pipe', async t => {
+  const brokers = await kafka(t)
+  if (!brokers) return
+  const topic = await createTopic(brokers, uniqueName('bar'), 2)
+  t.teardown(() => deleteTopics(brokers, [topic]))
+  await produce(brokers, topic, Array.from({ length: 50 }, (_, i) => ({ value: `v${i}`, partition: i % 2 })))
+  const dir = freshDir()
+  const env = { DSTREAM_STATE_DIR: path.join(dir, 'state'), DSTREAM_KAFKA_BROKERS: brokers }
+  /** `command` with stderr on a pseudo-terminal: what the terminal shows in the end (each line as last drawn, escapes out) */
+  const onTerminal = async (command: string) => {
+    const ran = await sh(`script -qec ${JSON.stringify(command)} /dev/null < /dev/null`, { env, timeout: 120_000 })
+    const shown = ran.stdout.replace(/\r\n/g, '\n').split('\n').map(line => line.split(/\x1b\[1G|\r/).filter(Boolean).at(-1) ?? '').join('\n').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+    return { ...ran, shown }
+  }
+  const once = (group: string) => `dstream kafka --topic ${topic} --group ${group} --from earliest --once`
+
+  const tty = await onTerminal(`${once(uniqueName('bar'))} > ${dir}/once.out`)
+  t.equal(tty.code, 0, tty.stderr)
+  t.equal(allRecords(linesOf(fs.readFileSync(`${dir}/once.out`, 'utf8')).batches).length, 50, 'every record read')
+  t.match(tty.shown, /^dstream kafka: reading [^\n]+\ndstream kafka: \[#+\] 100% {2}50 of 50 records\n$/, '--once: the bar over the backlog, full, its line ended')
+  const piped = await sh(once(uniqueName('bar')), { env, timeout: 120_000 })
+  t.equal(piped.code, 0, piped.stderr)
+  t.match(piped.stderr, /^(dstream kafka: reading [^\n]+\n)+$/, '--once, stderr a pipe: what is said, no bar')
+
+  // the replay: kafka into save, the sink's commit taken back
+  const group = uniqueName('bar')
+  const first = await sh(`${once(group)} | dstream save ${dir}/saved/b`, { env, timeout: 120_000 })
+  t.equal(first.code, 0, first.stderr)
+  const save = fs.readdirSync(env.DSTREAM_STATE_DIR).map(n => path.join(env.DSTREAM_STATE_DIR, n)).find(m => fs.existsSync(path.join(m, 'commit.json')))!
+  const commit = JSON.parse(fs.readFileSync(path.join(save, 'commit.json'), 'utf8'))
+  fs.writeFileSync(path.join(save, 'commit.json'), JSON.stringify({ ...commit, committed: null }) + '\n')
+  const replayed = await onTerminal(`${once(group)} | dstream save ${dir}/saved/b`)
+  t.equal(replayed.code, 0, replayed.stderr)
+  t.match(replayed.shown, /^dstream kafka: replaying \d+ batch(es)? the pipeline had not committed [^\n]+\ndstream kafka: \[#+\] 100% {2}50 of 50 records\n/, 'the replay: said, then its bar over the records of its batches')
+
+  // a plain run (stopped by SIGINT, with a state directory of its own: no sink to wait
+  // for): no bar for a backlog read at once; one for a backlog that takes a while (here
+  // the reader waits 2 s once the records begin to come, and a full pipe holds the source back)
+  const quick = await onTerminal(`timeout -s INT 5 dstream kafka --topic ${topic} --group ${uniqueName('bar')} --from earliest --state-dir ${dir}/quick > /dev/null`)
+  t.match(quick.shown, /^dstream kafka: reading [^\n]+\n$/, 'a plain run a moment behind: no bar')
+  await produce(brokers, topic, Array.from({ length: 4000 }, (_, i) => ({ value: `${i} ${'x'.repeat(200)}`, partition: i % 2 })))
+  const slow = await onTerminal(`timeout -s INT 10 dstream kafka --topic ${topic} --group ${uniqueName('bar')} --from earliest --state-dir ${dir}/slow | (head -c 1 > /dev/null; sleep 2; cat > /dev/null)`)
+  t.match(slow.shown, /^dstream kafka: reading [^\n]+\ndstream kafka: \[#+\] 100% {2}4,050 of 4,050 records\n$/, 'a plain run far behind: a bar while it catches up, ended once it has')
 })
 
 t.test('restart resumes: two runs into save with one state directory hold every message once', async t => {

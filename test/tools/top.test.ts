@@ -33,8 +33,45 @@ t.test('--once: every stage in pipeline order, plain text', async t => {
   const off = freshDir()
   await sh(`echo a | dstream batch 100ms | dstream count > /dev/null`, { env: { DSTREAM_STATE_DIR: off, DSTREAM_METRICS: '0' } })
   t.notOk(fs.existsSync(path.join(off, 'metrics')), 'DSTREAM_METRICS=0: no metrics written')
+  const few = freshDir()
+  await sh(`for i in $(seq 1 40); do echo $i; sleep 0.01; done | dstream batch 5ms --state-dir ${few} > /dev/null`, { env: { DSTREAM_METRICS: '3' } })
+  const [kept] = fs.readdirSync(path.join(few, 'metrics'))
+  const keptLines = fs.readFileSync(path.join(few, 'metrics', kept), 'utf8').trim().split('\n')
+  t.ok(keptLines.length >= 2 && keptLines.length <= 1 + 2 * 3, `DSTREAM_METRICS=3: the file keeps the last batches (${keptLines.length - 1} lines)`)
+  const wrong = await sh('echo a | dstream batch 100ms', { env: { DSTREAM_METRICS: 'many' } })
+  t.equal(wrong.code, 2, 'DSTREAM_METRICS not a number: exit 2')
+  t.match(wrong.stderr, /dstream batch: DSTREAM_METRICS must be the number of batches to keep/)
   const bad = await sh('dstream top --every soon')
   t.equal(bad.code, 2, 'a bad --every: exit 2')
+})
+
+t.test('sources say how far behind they are: tail in bytes, watch in files', async t => {
+  const dir = freshDir()
+  const lags = (state: string, source: string) => {
+    const metrics = path.join(state, 'metrics')
+    const file = fs.readdirSync(metrics).find(f => f.startsWith(`${source}-`))!
+    return fs.readFileSync(path.join(metrics, file), 'utf8').trim().split('\n').slice(1).map(l => JSON.parse(l).lag)
+  }
+  // 16 MB read in batches of 10 ms: the first batches leave most of it behind
+  fs.writeFileSync(`${dir}/big.log`, 'a line of the log, long enough\n'.repeat(500_000))
+  const size = fs.statSync(`${dir}/big.log`).size
+  const tail = await sh(`dstream tail ${dir}/big.log --from start --once --interval 10ms --state-dir ${dir}/tail > /dev/null`)
+  t.equal(tail.code, 0, tail.stderr)
+  const bytes = lags(`${dir}/tail`, 'tail').map(l => l.bytes)
+  t.ok(bytes.every(b => Number.isInteger(b) && b >= 0 && b <= size), `tail: bytes behind, at most the file's ${size}: ${bytes.join(' ')}`)
+  t.ok(bytes.some(b => b > 0), 'behind while it reads')
+  t.equal(bytes.at(-1), 0, 'none left after the last batch')
+
+  fs.mkdirSync(`${dir}/in`)
+  for (let i = 0; i < 12; i++) fs.writeFileSync(`${dir}/in/part-${String(i).padStart(2, '0')}`, 'a line of a file\n'.repeat(100_000))
+  const watch = await sh(`dstream watch ${dir}/in --once --interval 10ms --state-dir ${dir}/watch > /dev/null`)
+  t.equal(watch.code, 0, watch.stderr)
+  const files = lags(`${dir}/watch`, 'watch').map(l => l.files)
+  t.ok(files.every(f => Number.isInteger(f) && f >= 0 && f <= 12), `watch: files behind, of the 12: ${files.join(' ')}`)
+  t.ok(files.some(f => f > 0), 'behind while it reads')
+  t.equal(files.at(-1), 0, 'none left after the last batch')
+  const top = await sh(`dstream top --once --state-dir ${dir}/watch`)
+  t.match(top.stdout, /^watch\s.*\s0 files\s+ended$/m, 'top shows the lag')
 })
 
 t.test('a stage whose processing time stays over the interval is behind', async t => {
