@@ -52,7 +52,7 @@ export function renderHelp (def: Definition): string {
   return parts.join('\n') + '\n'
 }
 
-export const GROUPS = ['sources', 'per batch', 'windows', 'state', 'outputs', 'tools'] as const
+export const GROUPS = ['sources', 'per batch', 'windows', 'state', 'event time', 'outputs', 'tools'] as const
 
 export function renderList (defs: Definition[]): string {
   const lines = [`dstream ${VERSION}: Spark Streaming's DStream operators as Unix commands`, '',

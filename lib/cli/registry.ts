@@ -1,4 +1,5 @@
 // Every command of the toolkit, alphabetically. Adding an operator is one line here.
+import aggregateByWindow from '../../operators/aggregate-by-window.js'
 import batch from '../../sources/batch.js'
 import cogroup from '../../operators/cogroup.js'
 import combineByKey from '../../operators/combine-by-key.js'
@@ -18,6 +19,7 @@ import generate from '../../sources/generate.js'
 import glom from '../../operators/glom.js'
 import groupByKey from '../../operators/group-by-key.js'
 import groupByKeyAndWindow from '../../operators/group-by-key-and-window.js'
+import intervalJoin from '../../operators/interval-join.js'
 import join from '../../operators/join.js'
 import kafka from '../../sources/kafka.js'
 import leftOuterJoin from '../../operators/left-outer-join.js'
@@ -49,6 +51,7 @@ import window from '../../operators/window.js'
 import type { Definition } from '../core/types.js'
 
 export const registry: Definition[] = [
+  aggregateByWindow,
   batch,
   cogroup,
   combineByKey,
@@ -68,6 +71,7 @@ export const registry: Definition[] = [
   glom,
   groupByKey,
   groupByKeyAndWindow,
+  intervalJoin,
   join,
   kafka,
   leftOuterJoin,
