@@ -9,7 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { mulberry32 } from '../lib/intake/random.js'
 import { shellQuote } from '../lib/ops/show.js'
-import { DSTREAM, userEnv } from './helpers.js'
+import { DSTREAM, freshDir, userEnv } from './helpers.js'
 
 /** The seeded PRNG (mulberry32), so kills can be replayed. */
 export const random = mulberry32
@@ -209,4 +209,46 @@ export function keep (seed: number, dirs: Record<string, string>): string {
   const where = path.join(os.tmpdir(), `dstream-crash-${seed}`)
   for (const [name, dir] of Object.entries(dirs)) fs.cpSync(dir, path.join(where, name), { recursive: true })
   return where
+}
+
+/** Appends `lines` to `file` a few at a time while the runs go on; stop() appends the rest at once. */
+export function appendWhileRunning (file: string, lines: string[], everyMs: number, perTick: number): { stop(): void } {
+  let i = 0
+  let timer: NodeJS.Timeout | undefined
+  const tick = () => {
+    fs.appendFileSync(file, lines.slice(i, i + perTick).map(l => l + '\n').join(''))
+    i += perTick
+    if (i < lines.length) timer = setTimeout(tick, everyMs)
+  }
+  tick()
+  return {
+    stop () {
+      clearTimeout(timer)
+      if (i < lines.length) fs.appendFileSync(file, lines.slice(i).map(l => l + '\n').join(''))
+      i = lines.length
+    }
+  }
+}
+
+/** What a crash test checks its runs with. */
+interface Checks { comment(text: string): unknown, same(found: unknown, wanted: unknown, message: string): unknown }
+
+/**
+ * The common crash test fed by one file: `lines` are appended to DIR/input.log while
+ * the pipeline (`stages(false)`) is killed `kills` times, then a last run
+ * (`stages(true)`, the --once form) reads to the end; beside it, an uninterrupted
+ * run over the whole file. Both must end cleanly.
+ */
+export async function crashedAndWhole (t: Checks, seed: number, kills: number, lines: string[], stages: (once: boolean) => string[][], perTick = 20): Promise<{ crashed: string, whole: string, kills: Kill[] }> {
+  const crashed = freshDir()
+  const input = appendWhileRunning(path.join(crashed, 'input.log'), lines, 40, perTick)
+  const done = await crashRuns(crashed, seed, kills, stages(false), { minMs: 300, maxMs: 2500, log: text => t.comment(text) })
+  input.stop()
+  const last = await runPipeline(crashed, stages(true))
+  t.same(last.statuses, stages(true).map(() => 0), `the last run ends cleanly\n${last.stderr}`)
+  const whole = freshDir()
+  fs.writeFileSync(path.join(whole, 'input.log'), lines.map(l => l + '\n').join(''))
+  const reference = await runPipeline(whole, stages(true))
+  t.same(reference.statuses, stages(true).map(() => 0), reference.stderr)
+  return { crashed, whole, kills: done }
 }

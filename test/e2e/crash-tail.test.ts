@@ -7,26 +7,11 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { COUNTING, WINDOWED_STATE, compareSaved, crashRuns, keep, random, runPipeline, savedCounts, seedFromEnv, sentence, sortedEntries, timedRecords, wordCounts } from '../crash.js'
+import { COUNTING, WINDOWED_STATE, appendWhileRunning, compareSaved, crashRuns, crashedAndWhole, keep, random, runPipeline, savedCounts, seedFromEnv, sentence, sortedEntries, timedRecords, wordCounts } from '../crash.js'
 import { freshDir } from '../helpers.js'
 
 const KILLS = Number(process.env.DSTREAM_CRASH_KILLS ?? 10)
 
-/** Appends `lines` to `file` a few at a time while the runs go on. */
-function writer (file: string, lines: string[], everyMs: number, perTick: number): { done: Promise<void>, stop(): void } {
-  let i = 0
-  let timer: NodeJS.Timeout
-  let finish!: () => void
-  const done = new Promise<void>(resolve => { finish = resolve })
-  const tick = () => {
-    fs.appendFileSync(file, lines.slice(i, i + perTick).map(l => l + '\n').join(''))
-    i += perTick
-    if (i >= lines.length) finish()
-    else timer = setTimeout(tick, everyMs)
-  }
-  tick()
-  return { done, stop () { clearTimeout(timer); fs.appendFileSync(file, lines.slice(i).map(l => l + '\n').join('')); finish() } }
-}
 
 t.test('by event time: the saved files are byte-identical to an uninterrupted run', async t => {
   const seed = seedFromEnv()
@@ -40,17 +25,7 @@ t.test('by event time: the saved files are byte-identical to an uninterrupted ru
     ...WINDOWED_STATE
   ]
 
-  const crashed = freshDir()
-  const input = writer(path.join(crashed, 'input.log'), lines, 40, 20)
-  const kills = await crashRuns(crashed, seed, KILLS, stages(false), { minMs: 300, maxMs: 2500, log: text => t.comment(text) })
-  input.stop()
-  const last = await runPipeline(crashed, stages(true))
-  t.same(last.statuses, stages(true).map(() => 0), `the last run ends cleanly\n${last.stderr}`)
-
-  const whole = freshDir()
-  fs.writeFileSync(path.join(whole, 'input.log'), lines.map(l => l + '\n').join(''))
-  const reference = await runPipeline(whole, stages(true))
-  t.same(reference.statuses, stages(true).map(() => 0), reference.stderr)
+  const { crashed, whole, kills } = await crashedAndWhole(t, seed, KILLS, lines, stages)
 
   const saved = compareSaved(path.join(whole, 'out'), path.join(crashed, 'out'))
   if (saved.differing.length > 0 || saved.got.length !== saved.expected.length) t.comment(`the runs are kept in ${keep(seed, { crashed, whole })}`)
@@ -74,7 +49,7 @@ t.test('by processing time: the counts add up, nothing lost, nothing twice', asy
     ...COUNTING
   ]
   const dir = freshDir()
-  const input = writer(path.join(dir, 'input.log'), lines, 40, 25)
+  const input = appendWhileRunning(path.join(dir, 'input.log'), lines, 40, 25)
   await crashRuns(dir, seed, KILLS, stages(false), { minMs: 300, maxMs: 2500, log: text => t.comment(text) })
   input.stop()
   const last = await runPipeline(dir, stages(true))

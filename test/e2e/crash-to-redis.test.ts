@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { crashRuns, keep, random, runPipeline, seedFromEnv } from '../crash.js'
+import { appendWhileRunning, crashRuns, keep, random, runPipeline, seedFromEnv } from '../crash.js'
 import { freshDir } from '../helpers.js'
 import { redis } from '../services.js'
 
@@ -20,18 +20,6 @@ const INTERVAL = 200
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']
 const COURSES = ['spark', 'kafka', 'flink', 'storm', 'beam', 'samza']
 
-/** Appends `lines` to `file` a few at a time while the runs go on; stop() appends the rest. */
-function writer (file: string, lines: string[], everyMs: number, perTick: number): { stop(): void } {
-  let i = 0
-  let timer: NodeJS.Timeout | undefined
-  const tick = () => {
-    fs.appendFileSync(file, lines.slice(i, i + perTick).map(l => l + '\n').join(''))
-    i += perTick
-    if (i < lines.length) timer = setTimeout(tick, everyMs)
-  }
-  tick()
-  return { stop () { clearTimeout(timer); if (i < lines.length) fs.appendFileSync(file, lines.slice(i).map(l => l + '\n').join('')); i = lines.length } }
-}
 
 t.test('tail | filter | map | to-redis --hincrby: the hashes equal the truth', async t => {
   const address = await redis(t)
@@ -89,7 +77,7 @@ t.test('tail | filter | map | to-redis --hincrby: the hashes equal the truth', a
   }
 
   const started = Date.now()
-  const input = writer(path.join(dir, 'input.log'), lines, 40, 25)
+  const input = appendWhileRunning(path.join(dir, 'input.log'), lines, 40, 25)
   const kills = await crashRuns(dir, seed, KILLS, stages(false), { minMs: 300, maxMs: 2500, afterRun, log: text => t.comment(text) })
   input.stop()
   const last = await runPipeline(dir, stages(true))

@@ -8,8 +8,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { compareSaved, crashRuns, keep, random, runPipeline, seedFromEnv } from '../crash.js'
-import { freshDir } from '../helpers.js'
+import { compareSaved, crashedAndWhole, keep, random, seedFromEnv } from '../crash.js'
 
 const KILLS = Number(process.env.DSTREAM_CRASH_KILLS ?? 8)
 
@@ -35,18 +34,6 @@ function records (next: () => number, count: number): string[] {
   })
 }
 
-/** Appends `lines` to `file` a few at a time while the runs go on. */
-function writer (file: string, lines: string[], everyMs: number, perTick: number): { stop(): void } {
-  let i = 0
-  let timer: NodeJS.Timeout
-  const tick = () => {
-    fs.appendFileSync(file, lines.slice(i, i + perTick).map(l => l + '\n').join(''))
-    i += perTick
-    if (i < lines.length) timer = setTimeout(tick, everyMs)
-  }
-  tick()
-  return { stop () { clearTimeout(timer); fs.appendFileSync(file, lines.slice(i).map(l => l + '\n').join('')) } }
-}
 
 /** The ids of the records in the saved files of `out`, and of those set aside as late. */
 function outcome (dir: string): { kept: number[], late: number[], lateLines: number } {
@@ -68,17 +55,7 @@ t.test('drop-duplicates by event time: kill -9 and restart give the same files',
     ['save', 'out/d']
   ]
 
-  const crashed = freshDir()
-  const input = writer(path.join(crashed, 'input.log'), lines, 40, 20)
-  const kills = await crashRuns(crashed, seed, KILLS, stages(false), { minMs: 300, maxMs: 2500, log: text => t.comment(text) })
-  input.stop()
-  const last = await runPipeline(crashed, stages(true))
-  t.same(last.statuses, stages(true).map(() => 0), `the last run ends cleanly\n${last.stderr}`)
-
-  const whole = freshDir()
-  fs.writeFileSync(path.join(whole, 'input.log'), lines.map(l => l + '\n').join(''))
-  const reference = await runPipeline(whole, stages(true))
-  t.same(reference.statuses, stages(true).map(() => 0), reference.stderr)
+  const { crashed, whole, kills } = await crashedAndWhole(t, seed, KILLS, lines, stages)
 
   // the uninterrupted run did drop repeats, keep forgotten guids again and set late records aside
   const expected = outcome(whole)

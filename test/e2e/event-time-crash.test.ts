@@ -4,23 +4,11 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { compareSaved, crashRuns, keep, random, runPipeline, seedFromEnv, timedRecords } from '../crash.js'
+import { appendWhileRunning, compareSaved, crashedAndWhole, keep, random, seedFromEnv, timedRecords } from '../crash.js'
 import { freshDir } from '../helpers.js'
 
 const KILLS = Number(process.env.DSTREAM_CRASH_KILLS ?? 6)
 
-/** Appends `lines` to `file` a few at a time while the runs go on. */
-function writer (file: string, lines: string[], everyMs: number, perTick: number): { stop(): void } {
-  let i = 0
-  let timer: NodeJS.Timeout
-  const tick = () => {
-    fs.appendFileSync(file, lines.slice(i, i + perTick).map(l => l + '\n').join(''))
-    i += perTick
-    if (i < lines.length) timer = setTimeout(tick, everyMs)
-  }
-  tick()
-  return { stop () { clearTimeout(timer); fs.appendFileSync(file, lines.slice(i).map(l => l + '\n').join('')) } }
-}
 
 t.test('aggregate-by-window, update then append mode: kill -9 and restart give the uninterrupted output', async t => {
   const seed = seedFromEnv()
@@ -37,17 +25,7 @@ t.test('aggregate-by-window, update then append mode: kill -9 and restart give t
     ['save', 'out/append']
   ]
 
-  const crashed = freshDir()
-  const input = writer(path.join(crashed, 'input.log'), lines, 40, 25)
-  const kills = await crashRuns(crashed, seed, KILLS, stages(false), { minMs: 300, maxMs: 2500, log: text => t.comment(text) })
-  input.stop()
-  const last = await runPipeline(crashed, stages(true))
-  t.same(last.statuses, stages(true).map(() => 0), `the last run ends cleanly\n${last.stderr}`)
-
-  const whole = freshDir()
-  fs.writeFileSync(path.join(whole, 'input.log'), lines.map(l => l + '\n').join(''))
-  const reference = await runPipeline(whole, stages(true))
-  t.same(reference.statuses, stages(true).map(() => 0), reference.stderr)
+  const { crashed, whole, kills } = await crashedAndWhole(t, seed, KILLS, lines, stages, 25)
 
   const saved = compareSaved(path.join(whole, 'out'), path.join(crashed, 'out'))
   if (saved.differing.length > 0 || saved.got.length !== saved.expected.length) t.comment(`the runs are kept in ${keep(seed, { crashed, whole })}`)
@@ -120,8 +98,8 @@ t.test('interval-join, left outer, two tail sources: kill -9 of the join or the 
   }
 
   const crashed = freshDir()
-  const impWriter = writer(path.join(crashed, 'imps.log'), lines(imps), 40, 20)
-  const clickWriter = writer(path.join(crashed, 'clicks.log'), lines(clicks), 40, 12)
+  const impWriter = appendWhileRunning(path.join(crashed, 'imps.log'), lines(imps), 40, 20)
+  const clickWriter = appendWhileRunning(path.join(crashed, 'clicks.log'), lines(clicks), 40, 12)
   const kills: string[] = []
   for (let i = 1; i <= Math.min(KILLS, 5); i++) {
     // kills of the join or the sink; a --with stream's source killed between batches
