@@ -24,8 +24,13 @@ export class Batcher {
   /** The time of the open batch. */
   get time (): number { return this.openTime }
 
-  /** Adds a record to the open batch; returns a promise when the consumer asks to wait. */
+  /**
+   * Adds a record to the open batch; returns a promise when the consumer asks to wait.
+   * After close() (a graceful stop while input still flows) records belong to no batch:
+   * the last one is closed, and a chunk of it now would break the order downstream.
+   */
   push (record: unknown): void | Promise<void> {
+    if (this.closed) return
     this.pending.push(record)
     if (this.pending.length >= this.chunkSize) {
       const late = this.catchUp()

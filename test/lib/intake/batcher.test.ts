@@ -23,6 +23,15 @@ t.test('processing-time batches aligned to the epoch', async t => {
   t.equal(out.length, 2, 'nothing after close')
 })
 
+t.test('records that keep coming after a graceful stop belong to no batch', async t => {
+  const { batcher, out } = make(1000, 2, 10_250)
+  batcher.push('a')
+  batcher.close()
+  // a reader flooded by its input (yes | dstream batch) still hands lines over
+  for (const r of ['b', 'c', 'd', 'e']) batcher.push(r)
+  t.same(out, [{ time: 11_000, interval: 1000, records: ['a'] }], 'no chunk of the closed batch after it closed')
+})
+
 t.test('an empty batch for every interval, even when the timer was late', async t => {
   const { batcher, out, at } = make(1000, 100, 10_000)
   at(13_500)
