@@ -4,7 +4,7 @@
 // typo is a usage error) but never called. Spark's partitioner and mapSideCombine
 // are not offered.
 import { compileFunction } from '../lib/core/functions.js'
-import { KeyedFold, PARTITIONS_OPTION } from '../lib/ops/keyed.js'
+import { KeyedFold, PARTITIONS_OPTION, PARTITIONS_TEXT } from '../lib/ops/keyed.js'
 import type { OperatorDefinition } from '../lib/core/types.js'
 
 interface CombineByKeyOptions { create: string, mergeValue: string, mergeCombiners: string }
@@ -21,11 +21,13 @@ key: the key's first value becomes a combiner with CREATE, each further value is
 folded in with MERGE-VALUE, in the order they came. The combiner may be of another
 type than the values (a [sum, count] for an average).
 
-MERGE-COMBINERS is how Spark joins the combiners built on different partitions. A
-dstream batch is one partition, and a batch sent in chunks is folded across its
-chunks with MERGE-VALUE, so MERGE-COMBINERS is never called here: it is required
-and compiled (so a typo stops the command at once) so that a Spark program's three
-functions port as they are, and it must agree with the other two as Spark demands.
+MERGE-COMBINERS is how Spark joins the combiners built on different partitions, and
+so it is here with --partitions N: N worker threads each fold their share of a
+batch's chunks, and the shares' combiners of a key are joined with MERGE-COMBINERS
+at the end of the batch. Without --partitions a batch is one partition, folded
+across its chunks with MERGE-VALUE, and MERGE-COMBINERS is not called; it is
+required all the same (and compiled, so a typo stops the command at once) so that a
+Spark program's three functions port as they are. ${PARTITIONS_TEXT}
 
 Keys compare by value, so array and object keys work; they leave in the order first
 seen. A record that is not a pair is bad input.`,
@@ -44,12 +46,13 @@ seen. A record that is not a pair is bad input.`,
     }
   ],
   input: 'chunks',
+  combiner: (opts, scope) => ({
+    lift: compileFunction(opts.create, scope, 'CREATE'),
+    add: compileFunction(opts.mergeValue, scope, 'MERGE-VALUE'),
+    merge: compileFunction(opts.mergeCombiners, scope, 'MERGE-COMBINERS')
+  }),
   init (opts, ctx) {
-    const fold = new KeyedFold({
-      lift: compileFunction(opts.create, ctx.scope, 'CREATE'),
-      add: compileFunction(opts.mergeValue, ctx.scope, 'MERGE-VALUE'),
-      merge: compileFunction(opts.mergeCombiners, ctx.scope, 'MERGE-COMBINERS')
-    }, ctx)
+    const fold = new KeyedFold(combineByKey.combiner!(opts, ctx.scope), ctx)
     return {
       onBatch (records, batch) {
         fold.fold(records)

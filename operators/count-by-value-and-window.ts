@@ -2,7 +2,7 @@
 // reduceByKeyAndWindow(_ + _, _ - _, ..., filter count != 0): incremental, and a
 // value with no occurrences left in the window is dropped. numPartitions is accepted
 // and ignored.
-import { PARTITIONS_OPTION, ValueCounts } from '../lib/ops/keyed.js'
+import { ACCEPTED_PARTITIONS_OPTION, ValueCounts } from '../lib/ops/keyed.js'
 import { compileReducer } from '../lib/core/functions.js'
 import { WINDOW_OPTIONS, WindowSpec, keyedWindowInstance, windowFold } from '../lib/ops/window.js'
 import type { OperatorDefinition } from '../lib/core/types.js'
@@ -26,7 +26,7 @@ table of counts per batch of the window, so the cost per batch does not grow wit
 window length; the tables are checkpointed in the state directory. Values leave in the
 order they entered the window. --length and --slide must be multiples of the input interval.`,
   positionals: [],
-  options: { ...WINDOW_OPTIONS, ...PARTITIONS_OPTION },
+  options: { ...WINDOW_OPTIONS, ...ACCEPTED_PARTITIONS_OPTION },
   examples: [
     { command: 'count-by-value-and-window --length 2s', describe: 'how often each word occurred in the last two seconds', input: [['a'], ['b', 'b'], ['a', 'b'], []], output: [[['a', 1]], [['a', 1], ['b', 2]], [['b', 3], ['a', 1]], [['b', 1], ['a', 1]]] }
   ],

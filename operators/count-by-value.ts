@@ -1,6 +1,6 @@
 // Spark: DStream.countByValue. One [value, count] per distinct value of a batch;
 // Spark's numPartitions has no meaning in one process and is not offered.
-import { PARTITIONS_OPTION, ValueCounts } from '../lib/ops/keyed.js'
+import { ACCEPTED_PARTITIONS_OPTION, ValueCounts } from '../lib/ops/keyed.js'
 import type { OperatorDefinition } from '../lib/core/types.js'
 
 const countByValue: OperatorDefinition = {
@@ -16,7 +16,7 @@ often it occurs in the batch. Records compare by value, so arrays and objects wo
 values were first seen. Any record is a value. Chunks are counted as they come;
 the counts leave with the last.`,
   positionals: [],
-  options: PARTITIONS_OPTION,
+  options: ACCEPTED_PARTITIONS_OPTION,
   examples: [
     { command: 'count-by-value', describe: 'how often each word occurs', input: [['a', 'b', 'a'], []], output: [[['a', 2], ['b', 1]], []] },
     { command: 'count-by-value', describe: 'arrays compare by value', input: [[[1, 2], [2, 1], [1, 2]]], output: [[[[1, 2], 2], [[2, 1], 1]]] }

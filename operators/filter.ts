@@ -18,6 +18,7 @@ Keeps the records r for which FN(r) is truthy, in their order. Chunk by chunk.`,
     { command: "filter '_.includes(\"error\")'", describe: 'the error lines', input: [['ok', 'an error', 'error 2'], ['ok']], output: [['an error', 'error 2'], []] }
   ],
   input: 'chunks',
+  perRecord: true,
   init (opts, ctx) {
     const fn = ctx.guard(compileFunction(opts.fn, ctx.scope))
     return {

@@ -26,6 +26,7 @@ pair. A record that is not a pair is bad input; when FN throws, the error (or, w
     { command: "flat-map-values '_.split(\",\")'", describe: 'one pair per item of a list', input: [[['fruit', 'apple,pear'], ['veg', 'leek']]], output: [[['fruit', 'apple'], ['fruit', 'pear'], ['veg', 'leek']]] }
   ],
   input: 'chunks',
+  perRecord: true,
   init (opts, ctx) {
     const fn = compileFunction(opts.fn, ctx.scope)
     // guarded on the pair, so a failure names the record and not just its value

@@ -20,6 +20,7 @@ iterable (a string is one record, not its characters). Chunk by chunk.`,
     { command: "flat-map '_.split(\" \")'", describe: 'the words of every line', input: [['to be or', 'not']], output: [['to', 'be', 'or', 'not']] }
   ],
   input: 'chunks',
+  perRecord: true,
   init (opts, ctx) {
     const fn = ctx.guard(compileFunction(opts.fn, ctx.scope))
     return {

@@ -1,6 +1,6 @@
 // Spark: PairDStreamFunctions.groupByKeyAndWindow (groupByKey per batch, window,
 // groups of the window concatenated). numPartitions is accepted and ignored.
-import { KeyedFold, PARTITIONS_OPTION } from '../lib/ops/keyed.js'
+import { KeyedFold, ACCEPTED_PARTITIONS_OPTION } from '../lib/ops/keyed.js'
 import { WINDOW_OPTIONS, WindowSpec, keyedWindowInstance } from '../lib/ops/window.js'
 import type { OperatorDefinition } from '../lib/core/types.js'
 
@@ -33,7 +33,7 @@ the window: to reduce the values,
 reduce-by-key-and-window does it keeping one result per key and batch.
 --length and --slide must be multiples of the input interval.`,
   positionals: [],
-  options: { ...WINDOW_OPTIONS, ...PARTITIONS_OPTION },
+  options: { ...WINDOW_OPTIONS, ...ACCEPTED_PARTITIONS_OPTION },
   examples: [
     { command: 'group-by-key-and-window --length 2s', describe: 'the values of each key in the last two seconds', input: [[['a', 1]], [['a', 2], ['b', 3]], [['b', 4]]], output: [[['a', [1]]], [['a', [1, 2]], ['b', [3]]], [['a', [2]], ['b', [3, 4]]]] }
   ],

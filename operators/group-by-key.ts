@@ -1,6 +1,6 @@
 // Spark: PairDStreamFunctions.groupByKey. One [key, [values...]] per key of a batch;
 // Spark's numPartitions / partitioner have no meaning in one process and are not offered.
-import { KeyedFold, PARTITIONS_OPTION } from '../lib/ops/keyed.js'
+import { KeyedFold, ACCEPTED_PARTITIONS_OPTION } from '../lib/ops/keyed.js'
 import type { OperatorDefinition } from '../lib/core/types.js'
 
 // Grouping is a fold whose accumulator is the array of values.
@@ -24,7 +24,7 @@ that is not a pair is bad input. Chunks are grouped as they come; the groups lea
 with the last. To reduce the values, reduce-by-key or combine-by-key do it without
 holding them.`,
   positionals: [],
-  options: PARTITIONS_OPTION,
+  options: ACCEPTED_PARTITIONS_OPTION,
   examples: [
     { command: 'group-by-key', describe: 'the values of each key', input: [[['a', 1], ['a', 1], ['b', 1]], [['', 1], ['', 1]], []], output: [[['a', [1, 1]], ['b', [1]]], [['', [1, 1]]], []] }
   ],

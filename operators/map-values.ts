@@ -22,6 +22,7 @@ A record that is not a pair is bad input; when FN throws, the error (or, with
     { command: "map-values 'u => u.name'", describe: 'keep only the name of each user', input: [[[7, { name: 'ann', age: 31 }]]], output: [[[7, 'ann']]] }
   ],
   input: 'chunks',
+  perRecord: true,
   init (opts, ctx) {
     const fn = compileFunction(opts.fn, ctx.scope)
     // guarded on the pair, so a failure names the record and not just its value

@@ -20,6 +20,7 @@ an expression in _ ('[_, 1]'). Works chunk by chunk, so it holds no batch in mem
     { command: "map 'l => l.length'", describe: 'the length of every line', input: [['hello', 'hi'], []], output: [[5, 2], []] }
   ],
   input: 'chunks',
+  perRecord: true,
   init (opts, ctx) {
     const fn = ctx.guard(compileFunction(opts.fn, ctx.scope))
     return {

@@ -2,7 +2,7 @@
 // and filterFunc (ReducedWindowedDStream). Windows end at batch times that are
 // multiples of the slide; the arithmetic, incremental or not, is in lib/ops/window.ts.
 import { BUILTIN_REDUCERS, compileReducer } from '../lib/core/functions.js'
-import { KeyedFold, PARTITIONS_OPTION } from '../lib/ops/keyed.js'
+import { KeyedFold, ACCEPTED_PARTITIONS_OPTION } from '../lib/ops/keyed.js'
 import { FILTER_OPTION, INVERSE_OPTION, WINDOW_OPTIONS, WindowSpec, keyedWindowInstance, windowFold } from '../lib/ops/window.js'
 import type { OperatorDefinition } from '../lib/core/types.js'
 
@@ -40,7 +40,7 @@ directory; a checkpoint holds the whole window, so for long windows give
 --checkpoint-every N. Keys compare by value; the order of keys in a window is the order they
 entered it. --length and --slide must be multiples of the input interval.`,
   positionals: [{ name: 'FN', key: 'fn', describe: 'the reduce function (a, b) => c, or sum, min, max, concat, count' }],
-  options: { ...WINDOW_OPTIONS, ...INVERSE_OPTION, ...FILTER_OPTION, ...PARTITIONS_OPTION },
+  options: { ...WINDOW_OPTIONS, ...INVERSE_OPTION, ...FILTER_OPTION, ...ACCEPTED_PARTITIONS_OPTION },
   examples: [
     { command: 'reduce-by-key-and-window sum --length 2s', describe: 'the word count of the last two seconds, every second', input: [[['a', 1]], [['a', 1], ['b', 1]], [], []], output: [[['a', 1]], [['a', 2], ['b', 1]], [['a', 1], ['b', 1]], []] },
     { command: "reduce-by-key-and-window '(a, b) => a + b' --inverse '(a, b) => a - b' --length 2s", describe: "Spark's incremental form: keys stay at 0", input: [[['a', 1]], [['a', 1], ['b', 1]], [], []], output: [[['a', 1]], [['a', 2], ['b', 1]], [['a', 1], ['b', 1]], [['a', 0], ['b', 0]]] },

@@ -4,7 +4,7 @@ import { parseArgs, wantsHelp } from './args.js'
 import { DstreamError, EXIT_USAGE, UsageError } from '../core/errors.js'
 import { renderHelp, renderList, VERSION } from './help.js'
 import { completionScript } from './completion.js'
-import { find, registry } from './registry.js'
+import { find, moduleOf, registry } from './registry.js'
 import { run, type StageSpec } from '../engine/runner.js'
 import type { ToolDefinition, ToolIO } from '../core/types.js'
 
@@ -29,7 +29,7 @@ export function parseChain (words: string[], env: NodeJS.ProcessEnv = process.en
     if (!def) throw new UsageError(`dstream: unknown operator '${name}' (run 'dstream' for the list)`)
     if (def.kind === 'source' && i > 0) throw new UsageError(`dstream: ${name} is a source; it can only start a chain`)
     if (def.kind === 'tool' && segments.length > 1) throw new UsageError(`dstream: ${name} is a tool, not an operator; it cannot be chained`)
-    return { def, opts: parseArgs(def, args, env) }
+    return { def, opts: parseArgs(def, args, env), module: moduleOf(def) }
   })
 }
 

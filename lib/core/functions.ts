@@ -59,6 +59,19 @@ export function builtinRefusal (name: string | undefined, value: unknown): strin
   return undefined
 }
 
+type Check = (value: unknown) => string | undefined
+const numbers: Check = value => typeof value === 'number' ? undefined : 'sum needs numbers'
+const ordered = (name: string): Check => value => typeof value === 'number' || typeof value === 'string' ? undefined : `${name} needs numbers or strings`
+const CHECKS: Record<string, Check> = { sum: numbers, min: ordered('min'), max: ordered('max') }
+
+/**
+ * builtinRefusal decided once for a reducer rather than per value: the check its
+ * values must pass (the same refusals), or undefined when any value will do.
+ */
+export function builtinCheck (name: string | undefined): Check | undefined {
+  return name !== undefined && Object.hasOwn(CHECKS, name) ? CHECKS[name] : undefined
+}
+
 export function compileReducer (source: string, scope: Record<string, unknown> = {}): Reducer & { builtin?: string } {
   const builtin = BUILTIN_REDUCERS[source.trim()]
   if (builtin) return { ...builtin, builtin: source.trim() }

@@ -5,6 +5,8 @@
 
 export function keyOf (key: unknown): string {
   if (typeof key === 'string' && key.charCodeAt(0) !== 0) return key
+  // a finite number's JSON is its String(), and the concatenation makes it: no walk
+  if (typeof key === 'number' && Number.isFinite(key)) return '\u0000' + key
   return '\u0000' + canonicalJson(key)
 }
 

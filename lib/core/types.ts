@@ -1,4 +1,5 @@
 // The shapes every operator and source is written against (SPEC §1, STYLE.md).
+import type { Reducer } from './functions.js'
 
 /** One line of the wire format: a chunk of the batch `time` (SPEC §1). */
 export interface Chunk {
@@ -178,6 +179,18 @@ export interface OperatorDefinition<O = any> extends Documented {
    * each batch after it and skips what an earlier run committed (lib/durability/commit.ts)
    */
   sink?: boolean
+  /**
+   * What it emits for a chunk depends on that chunk's records alone, taken one by one
+   * (map, filter, flat-map): it may run on any share of a batch, in a worker thread,
+   * in front of an operator given --partitions.
+   */
+  perRecord?: boolean
+  /**
+   * A per-batch fold by key (KeyedFold) whose shares merge: the reducer it folds
+   * with, for --partitions N (worker threads fold shares of each batch, and the
+   * shares' accumulators of a key are merged with `merge`, Spark's map-side combine).
+   */
+  combiner?(opts: O & Common, scope: Record<string, unknown>): Reducer & { builtin?: string }
   init(opts: O & Common, ctx: Context): Instance | Promise<Instance>
 }
 

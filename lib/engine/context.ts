@@ -48,6 +48,11 @@ export class OperatorContext implements Context {
     if (count > 0) this.stderr(`dstream ${this.name}: ${count} input${count === 1 ? '' : 's'} set aside in ${file}\n`)
   }
 
+  /** Records set aside elsewhere in this operator's name (its --partitions workers), counted for the report. */
+  counted (setAside: number): void {
+    this.o.deadLetter.count += setAside
+  }
+
   badRecord (record: unknown, reason: string, time = this.batch?.time): void {
     if (this.o.onBadInput === 'skip') {
       this.o.deadLetter.write({ operator: this.name, time, reason, record })

@@ -11,6 +11,7 @@ import { DstreamError, EXIT_FAILURE, UsageError, usage } from '../core/errors.js
 import { loadScope } from '../core/functions.js'
 import { readChunks } from './input.js'
 import { Output } from './output.js'
+import { Partitions, partitionPlan } from './partitions.js'
 import { Serial } from '../core/serial.js'
 import { Stage, type Durability, type Downstream } from './stage.js'
 import { Checkpoint } from '../durability/checkpoint.js'
@@ -24,6 +25,8 @@ import type { Chunk, Common, Definition, Instance, Lag, OperatorDefinition, Sour
 export interface StageSpec {
   def: Definition
   opts: Record<string, any> & Common
+  /** the URL of the module that exports `def`, for worker threads to load it (--partitions) */
+  module?: string
 }
 
 export interface IO {
@@ -54,6 +57,7 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
   const noColour = 'NO_COLOR' in (io.env ?? process.env)
   const colour = { stdout: !noColour && (io.stdout as any).isTTY === true, stderr: !noColour && (io.stderr as any).isTTY === true }
   let handle: SourceHandle | undefined
+  let partitions: Partitions | undefined
   let stopKeepAlive = () => {}
   let stopping = false
   const made: Array<{ def: Definition, opts: StageSpec['opts'], ctx: OperatorContext, instance?: Instance }> = []
@@ -80,12 +84,29 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
     // Each stage's metrics, the last DSTREAM_METRICS batches (0: none)
     const kept = await named(made[0].def.name, () => batchesKept((io.env ?? process.env).DSTREAM_METRICS))
     const watches = made.map((m, i) => kept === 0 ? undefined : stageWatch(m.def, m.opts, i, kept))
+    // --partitions N: worker threads take over a keyed fold and the per-record operators before it
+    const plan = await named(made[0].def.name, () => partitionPlan(specs))
+    if (plan && 'refused' in plan) stderr(`dstream ${specs[plan.at].def.name}: ${plan.refused}\n`)
+    const partitioned = plan && !('refused' in plan) ? plan : undefined
     // Link from the end: each Stage hands its output to the next.
     let next: Downstream = new BatchWriter(out, watches.at(-1))
     const withReaders: Array<Promise<void>> = []
     for (let i = made.length - 1; i >= 0; i--) {
       const m = made[i]
       if (m.def.kind !== 'operator') continue
+      if (partitioned && i === partitioned.to) {
+        const taken = specs.slice(partitioned.from, i + 1).map(s => ({ module: s.module!, opts: s.opts }))
+        partitions = new Partitions({
+          setup: { prefix: taken.slice(0, -1), keyed: taken[taken.length - 1] },
+          partitions: partitioned.partitions,
+          reducer: m.def.combiner!(m.opts, m.ctx.scope),
+          contexts: made.slice(partitioned.from, i + 1).map(x => x.ctx),
+          watch: watches[i]
+        }, next)
+        next = partitions
+        i = partitioned.from
+        continue
+      }
       const withPaths: string[] = m.def.withStreams ? [].concat(m.opts.with ?? []) : []
       for (const file of withPaths) {
         if (!fs.existsSync(file)) throw new UsageError(`dstream ${m.def.name}: --with ${file}: no such file or FIFO`)
@@ -138,6 +159,7 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
   } catch (err) {
     stopKeepAlive()
     handle?.stop()
+    await partitions?.abort()
     for (const m of made) {
       try { await m.instance?.onAbort?.() } catch { /* the error that stopped the run is the one to report */ }
     }

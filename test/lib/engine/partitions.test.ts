@@ -1,0 +1,95 @@
+// --partitions N (lib/engine/partitions.ts): a keyed fold and the per-record
+// operators in front of it run on N worker threads, and the output is that of one
+// thread: the same records, keys in the order first seen, batch by batch.
+import fs from 'node:fs'
+import path from 'node:path'
+import t from 'tap'
+import { batchLines, freshDir, sh } from '../../helpers.js'
+import { random } from '../../crash.js'
+
+const WORDS = ['spark', 'kafka', 'flume', 'dstream', 'storm', 'beam', '1', 'x']
+
+/** Seeded lines of words, in `batches` batches of `chunks` chunks each (and an empty batch). */
+function input (seed: number, batches: number, chunks: number, perChunk: number): string {
+  const next = random(seed)
+  const table: unknown[][] = []
+  for (let b = 0; b < batches; b++) {
+    table.push(Array.from({ length: chunks * perChunk }, () => Array.from({ length: 1 + Math.floor(next() * 6) }, () => WORDS[Math.floor(next() * next() * WORDS.length)] + (next() < 0.3 ? Math.floor(next() * 40) : '')).join(' ')))
+  }
+  table.splice(2, 0, [])
+  return batchLines(table, { chunk: perChunk })
+}
+
+async function same (t: Tap.Test, chain: string, stdin: string, partitions: number[], what: string) {
+  const dir = freshDir()
+  fs.writeFileSync(path.join(dir, 'in'), stdin)
+  const runs = await Promise.all(partitions.map(n => sh(`${chain.replaceAll('N', String(n))} < in`, { cwd: dir })))
+  runs.forEach((ran, i) => t.equal(ran.code, 0, `--partitions ${partitions[i]}: exit 0 ${ran.stderr}`))
+  t.ok(runs[0].stdout.length > 0, `${what}: some output`)
+  for (let i = 1; i < runs.length; i++) t.equal(runs[i].stdout, runs[0].stdout, `${what}: --partitions ${partitions[i]} gives the output of --partitions ${partitions[0]}`)
+  return runs
+}
+
+t.test('the output of one thread, whatever N', async t => {
+  const stdin = input(7, 5, 9, 40)
+  const runs = await same(t, "dstream flat-map '_.split(\" \")' then map 'w => [w.length % 3 ? w : [w], 1]' then reduce-by-key sum --partitions N", stdin, [1, 2, 3, 5], 'the word count, array keys among the strings')
+  const batches = runs[0].stdout.trim().split('\n').map(l => JSON.parse(l))
+  t.equal(batches.length, 6, 'a batch out for every batch in, the empty one too')
+  t.same(batches[2].records, [], 'the empty batch stays empty')
+  const piped = await sh("dstream flat-map '_.split(\" \")' | dstream map 'w => [w.length % 3 ? w : [w], 1]' | dstream reduce-by-key sum", { input: stdin })
+  t.equal(piped.stdout, runs[0].stdout, 'and the output of the piped chain')
+  await same(t, "dstream map '_.split(\" \")' then flat-map 'ws => ws.map(w => [w, w.length])' then filter '([w]) => w !== \"x\"' then combine-by-key 'v => [v, 1]' '(c, v) => [c[0] + v, c[1] + 1]' '(a, b) => [a[0] + b[0], a[1] + b[1]]' --partitions N then map-values '([s, n]) => s / n'", stdin, [1, 2], 'combine-by-key after map, flat-map and filter, then more operators')
+  await same(t, "dstream map '[_.length, _]' then reduce-by-key '(a, b) => a < b ? a : b' --partitions N", stdin, [1, 3], 'a user reducer, number keys')
+})
+
+t.test('behind a source, fused', async t => {
+  const dir = freshDir()
+  const lines = input(11, 1, 1, 3000).split('\n').filter(Boolean).map(l => JSON.parse(l).records).flat().join('\n') + '\n'
+  fs.writeFileSync(path.join(dir, 'words.txt'), lines)
+  // one batch of a day: the whole file, whichever thread reads it
+  const runs = await Promise.all([1, 2].map(n => sh(`dstream batch 1d --chunk 100 then flat-map '_.split(" ")' then map '[_, 1]' then reduce-by-key sum --partitions ${n} < words.txt`, { cwd: dir })))
+  t.same(runs.map(r => r.code), [0, 0], runs.map(r => r.stderr).join(''))
+  const records = (stdout: string) => stdout.trim().split('\n').flatMap(l => JSON.parse(l).records)
+  t.same(records(runs[1].stdout), records(runs[0].stdout), 'the word count of a file, on two threads and on one')
+  const total = records(runs[1].stdout).reduce((n: number, [, c]: [string, number]) => n + c, 0)
+  t.equal(total, lines.split(/\s+/).filter(Boolean).length, 'every word counted once')
+})
+
+t.test('errors in a worker name the operator, the batch and the record', async t => {
+  const stdin = batchLines([['a b', 'c'], ['d boom e', 'f']], { chunk: 1 })
+  const threw = await sh("dstream flat-map '_.split(\" \")' then map 'w => { if (w === \"boom\") throw new Error(\"no\"); return [w, 1] }' then reduce-by-key sum --partitions 2", { input: stdin })
+  t.equal(threw.code, 65, 'a function that throws: exit 65')
+  t.match(threw.stderr, /^dstream map: batch 2000: function threw Error: no\n\s+on record "boom"/, threw.stderr)
+  t.same(threw.stdout.trim().split('\n').map(l => JSON.parse(l).records), [[['a', 1], ['b', 1], ['c', 1]]], 'the batches before it went out')
+
+  const dir = freshDir()
+  const skipped = await sh(`dstream flat-map '_.split(" ")' then map 'w => { if (w === "boom") throw new Error("no"); return [w, 1] }' --on-error skip --dead-letter ${dir}/dead then reduce-by-key sum --partitions 2`, { input: stdin })
+  t.equal(skipped.code, 0, skipped.stderr)
+  t.same(skipped.stdout.trim().split('\n').map(l => JSON.parse(l).records), [[['a', 1], ['b', 1], ['c', 1]], [['d', 1], ['e', 1], ['f', 1]]], '--on-error skip: the record is set aside')
+  t.same(JSON.parse(fs.readFileSync(`${dir}/dead`, 'utf8')).record, 'boom')
+  t.match(skipped.stderr, /dstream map: 1 input set aside in/, 'and counted, though a worker set it aside')
+
+  const bad = await sh("dstream map '_' then reduce-by-key sum --partitions 2", { input: batchLines([[['a', 1], 'not a pair']]) })
+  t.equal(bad.code, 65, 'a record that is not a pair: exit 65')
+  t.match(bad.stderr, /^dstream reduce-by-key: batch 1000: expected a \[key, value\] pair: "not a pair"/)
+
+  const cut = await sh('dstream map _ then reduce-by-key sum --partitions 2', { input: '{"time":1000,"interval":1000,"records":[["a",1]],"more":true}\n' })
+  t.equal(cut.code, 1, 'input that ends inside a batch: exit 1')
+  t.match(cut.stderr, /input ended inside batch 1000/)
+})
+
+t.test('where workers cannot take over, one thread, said once', async t => {
+  const stdin = batchLines([[['a', 1], ['b', 2], ['a', 3]]])
+  const notPerRecord = await sh("dstream drop-duplicates then reduce-by-key sum --partitions 2", { input: stdin })
+  t.equal(notPerRecord.code, 0, notPerRecord.stderr)
+  t.match(notPerRecord.stderr, /dstream reduce-by-key: --partitions 2 runs on one thread here: .*drop-duplicates is not one/)
+  t.same(JSON.parse(notPerRecord.stdout).records, [['a', 4], ['b', 2]])
+  const noWorkers = await sh('dstream group-by-key --partitions 2', { input: stdin })
+  t.equal(noWorkers.code, 0, noWorkers.stderr)
+  t.match(noWorkers.stderr, /dstream group-by-key: group-by-key has no worker threads yet/)
+  for (const n of ['0', '1.5']) {
+    const wrong = await sh(`dstream reduce-by-key sum --partitions ${n}`, { input: stdin })
+    t.equal(wrong.code, 2, `--partitions ${n}: exit 2`)
+    t.match(wrong.stderr, /dstream reduce-by-key: --partitions must be a whole number of at least 1/)
+  }
+})
