@@ -90,7 +90,7 @@ export async function runWords (words: string[], stdin: string, env: NodeJS.Proc
   // a fresh state directory for every run, unless the test names one: runs must not resume each other
   const fullEnv = { ...process.env, DSTREAM_STATE_DIR: freshDir(), ...env }
   try {
-    const specs = parseChain(words, fullEnv)
+    const specs = await parseChain(words, fullEnv)
     input.end(stdin)
     code = await run(specs, { stdin: input, stdout: output, stderr: errors, env: fullEnv })
   } catch (err) {

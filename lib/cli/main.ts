@@ -4,7 +4,7 @@ import { parseArgs, wantsHelp } from './args.js'
 import { DstreamError, EXIT_USAGE, UsageError } from '../core/errors.js'
 import { renderHelp, renderList, VERSION } from './help.js'
 import { completionScript } from './completion.js'
-import { find, moduleOf, registry } from './registry.js'
+import { definitionOf, moduleOf } from './modules.js'
 import { run, type StageSpec } from '../engine/runner.js'
 import type { ToolDefinition, ToolIO } from '../core/types.js'
 
@@ -20,31 +20,35 @@ export function splitChain (words: string[]): string[][] {
   return chain
 }
 
-export function parseChain (words: string[], env: NodeJS.ProcessEnv = process.env): StageSpec[] {
+export async function parseChain (words: string[], env: NodeJS.ProcessEnv = process.env): Promise<StageSpec[]> {
   const segments = splitChain(words)
-  return segments.map((segment, i) => {
+  const specs: StageSpec[] = []
+  for (const [i, segment] of segments.entries()) {
     const [name, ...args] = segment
     if (!name) throw new UsageError("dstream: 'then' needs an operator on both sides")
-    const def = find(name)
+    const def = await definitionOf(name)
     if (!def) throw new UsageError(`dstream: unknown operator '${name}' (run 'dstream' for the list)`)
     if (def.kind === 'source' && i > 0) throw new UsageError(`dstream: ${name} is a source; it can only start a chain`)
     if (def.kind === 'tool' && segments.length > 1) throw new UsageError(`dstream: ${name} is a tool, not an operator; it cannot be chained`)
-    return { def, opts: parseArgs(def, args, env), module: moduleOf(def) }
-  })
+    specs.push({ def, opts: parseArgs(def, args, env), module: moduleOf(name) })
+  }
+  return specs
 }
 
 export async function main (words: string[]): Promise<number> {
   const out = (text: string) => { process.stdout.write(text) }
-  if (words.length === 0 || words[0] === '--help' || words[0] === '-h') { out(renderList(registry)); return 0 }
+  // the list of every command is loaded only for what lists them
+  const every = async () => (await import('./registry.js')).registry
+  if (words.length === 0 || words[0] === '--help' || words[0] === '-h') { out(renderList(await every())); return 0 }
   if (words[0] === '--version') { out(`dstream ${VERSION}\n`); return 0 }
-  if (words[0] === 'completion') { out(completionScript(registry)); return 0 }
+  if (words[0] === 'completion') { out(completionScript(await every())); return 0 }
   if (wantsHelp(words) && splitChain(words).length === 1) {
-    const def = find(words[0])
+    const def = await definitionOf(words[0])
     if (def) { out(renderHelp(def)); return 0 }
   }
   let specs: StageSpec[]
   try {
-    specs = parseChain(words)
+    specs = await parseChain(words)
   } catch (err) {
     process.stderr.write((err as Error).message + '\n')
     return err instanceof DstreamError ? err.exitCode : EXIT_USAGE

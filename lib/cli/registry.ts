@@ -106,8 +106,3 @@ export function find (name: string): Definition | undefined {
   return registry.find(d => d.name === name)
 }
 
-/** The URL of the module that exports a definition (operators/NAME.js, sources/NAME.js, tools/NAME.js), for worker threads. */
-export function moduleOf (def: Definition): string {
-  const folder = def.kind === 'operator' ? 'operators' : def.kind === 'source' ? 'sources' : 'tools'
-  return new URL(`../../${folder}/${def.name}.js`, import.meta.url).href
-}

@@ -65,7 +65,7 @@ t.test('colour', async t => {
     streams.stdout.on('data', d => { text.stdout += d })
     streams.stderr.on('data', d => { text.stderr += d })
     streams.stdin.end(batchLines([['a']]))
-    t.equal(await run(parseChain(words), { ...streams, env }), 0)
+    t.equal(await run(await parseChain(words), { ...streams, env }), 0)
     return text
   }
   const ESC = /\x1b\[/
