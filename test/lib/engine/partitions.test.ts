@@ -3,7 +3,7 @@
 // thread: the same records, keys in the order first seen, batch by batch.
 import fs from 'node:fs'
 import path from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { batchLines, freshDir, sh } from '../../helpers.js'
 import { random } from '../../crash.js'
 
@@ -20,7 +20,7 @@ function input (seed: number, batches: number, chunks: number, perChunk: number)
   return batchLines(table, { chunk: perChunk })
 }
 
-async function same (t: Tap.Test, chain: string, stdin: string, partitions: number[], what: string) {
+async function same (t: Test, chain: string, stdin: string, partitions: number[], what: string) {
   const dir = freshDir()
   fs.writeFileSync(path.join(dir, 'in'), stdin)
   const runs = await Promise.all(partitions.map(n => sh(`${chain.replaceAll('N', String(n))} < in`, { cwd: dir })))
