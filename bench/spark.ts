@@ -233,7 +233,7 @@ async function runDstream (job: Job, dir: string, mode: 'fused' | 'fused --parti
   fs.rmSync(state, { recursive: true, force: true })
   const batches = output.trim().split('\n').map(l => JSON.parse(l) as { time: number, records: number[] })
   const last = batches[batches.length - 1]?.records[0]
-  const note = `${seconds.toFixed(2)} s wall, ${batches.length} batches${eventTime ? ' (event time)' : ' (processing time)'}; ${last} keys out${mode === 'fused --partitions 2' ? (job.name === 'state' ? '; update-state-by-key has no --partitions: the fused command again' : (job.name === 'window' ? '; reduce-by-key-and-window has no worker threads yet: one thread' : '; reduce-by-key on 2 worker threads')) : ''}`
+  const note = `${seconds.toFixed(2)} s wall, ${batches.length} batches${eventTime ? ' (event time)' : ' (processing time)'}; ${last} keys out${mode === 'fused --partitions 2' ? (job.name === 'state' ? '; update-state-by-key has no --partitions: the fused command again' : `; ${job.name === 'window' ? 'reduce-by-key-and-window' : 'reduce-by-key'} on 2 worker threads`) : ''}`
   return { job: job.name, mode: `dstream ${mode}`, rate: WORDS_PER_BATCH * job.batches / seconds, peak, note }
 }
 

@@ -57,7 +57,8 @@ seen. A record that is not a pair is bad input.`,
       onBatch (records, batch) {
         fold.fold(records)
         return batch.more ? undefined : fold.take()
-      }
+      },
+      onCombined: table => [...table.values()]
     }
   }
 }

@@ -2,7 +2,7 @@
 // and filterFunc (ReducedWindowedDStream). Windows end at batch times that are
 // multiples of the slide; the arithmetic, incremental or not, is in lib/ops/window.ts.
 import { BUILTIN_REDUCERS, compileReducer } from '../lib/core/functions.js'
-import { KeyedFold, ACCEPTED_PARTITIONS_OPTION } from '../lib/ops/keyed.js'
+import { KeyedFold, PARTITIONS_OPTION, PARTITIONS_TEXT } from '../lib/ops/keyed.js'
 import { FILTER_OPTION, INVERSE_OPTION, WINDOW_OPTIONS, WindowSpec, keyedWindowInstance, windowFold } from '../lib/ops/window.js'
 import type { OperatorDefinition } from '../lib/core/types.js'
 
@@ -38,18 +38,24 @@ Only per-batch results are kept, one per batch of the window, never the records.
 The state (those results and the running window) is checkpointed in the state
 directory; a checkpoint holds the whole window, so for long windows give
 --checkpoint-every N. Keys compare by value; the order of keys in a window is the order they
-entered it. --length and --slide must be multiples of the input interval.`,
+entered it. --length and --slide must be multiples of the input interval.
+
+With --partitions N (Spark's numPartitions) each batch is folded on N worker threads,
+each folding its share of the batch's chunks; the shares of a key are reduced with FN,
+and the batch's result goes into the window here, as without threads (the window and
+its checkpoints are the same). ${PARTITIONS_TEXT}`,
   positionals: [{ name: 'FN', key: 'fn', describe: 'the reduce function (a, b) => c, or sum, min, max, concat, count' }],
-  options: { ...WINDOW_OPTIONS, ...INVERSE_OPTION, ...FILTER_OPTION, ...ACCEPTED_PARTITIONS_OPTION },
+  options: { ...WINDOW_OPTIONS, ...INVERSE_OPTION, ...FILTER_OPTION, ...PARTITIONS_OPTION },
   examples: [
     { command: 'reduce-by-key-and-window sum --length 2s', describe: 'the word count of the last two seconds, every second', input: [[['a', 1]], [['a', 1], ['b', 1]], [], []], output: [[['a', 1]], [['a', 2], ['b', 1]], [['a', 1], ['b', 1]], []] },
     { command: "reduce-by-key-and-window '(a, b) => a + b' --inverse '(a, b) => a - b' --length 2s", describe: "Spark's incremental form: keys stay at 0", input: [[['a', 1]], [['a', 1], ['b', 1]], [], []], output: [[['a', 1]], [['a', 2], ['b', 1]], [['a', 1], ['b', 1]], [['a', 0], ['b', 0]]] },
     { command: "reduce-by-key-and-window '(a, b) => a + b' --inverse '(a, b) => a - b' --filter '([k, v]) => v != 0' --length 4s --slide 2s", describe: 'every 2 seconds, the last 4, keys at 0 dropped', input: [[['a', 1]], [['a', 2]], [['b', 3]], [], [], []], output: [[['a', 3]], [['a', 3], ['b', 3]], [['b', 3]]] }
   ],
   input: 'chunks',
+  combiner: (opts, scope) => compileReducer(opts.fn, scope),
   init (opts, ctx) {
     const spec = new WindowSpec(reduceByKeyAndWindow, opts)
-    const reducer = compileReducer(opts.fn, ctx.scope)
+    const reducer = reduceByKeyAndWindow.combiner!(opts, ctx.scope)
     const batch = new KeyedFold(reducer, ctx)
     return keyedWindowInstance(spec, windowFold(reduceByKeyAndWindow, ctx, reducer, opts), { fold: r => batch.fold(r), take: () => batch.takeTable() })
   }

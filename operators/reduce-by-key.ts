@@ -36,7 +36,8 @@ at the end of the batch. ${PARTITIONS_TEXT}`,
       onBatch (records, batch) {
         fold.fold(records)
         return batch.more ? undefined : fold.take()
-      }
+      },
+      onCombined: table => [...table.values()]
     }
   }
 }

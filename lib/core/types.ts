@@ -120,6 +120,12 @@ export interface Instance {
    * of the `--with` streams at the same time, for operators with `withStreams`.
    */
   onBatch(records: unknown[], batch: BatchInfo, others?: unknown[][]): Emit | Promise<Emit>
+  /**
+   * Operators with a `combiner`: a whole batch folded elsewhere (the worker threads
+   * of --partitions), as its own fold would have left it: key id → [key,
+   * accumulator], keys in first-seen order. Called instead of onBatch.
+   */
+  onCombined?(table: Map<string, [unknown, unknown]>, batch: BatchInfo): Emit
   /** end of input: release what init took (processes, files) */
   onEnd?(): void | Promise<void>
   /**

@@ -3,13 +3,15 @@
 // --partitions 2`. The chunks of each batch are dealt to N worker threads in turn;
 // each runs the per-record operators on its chunks and folds their output by key
 // (lib/engine/partitionWorker.ts). At the end of the batch the workers' shares are
-// merged key by key with the reducer's merge (Spark's map-side combine), and the keys
-// leave in the order one fold would have seen them first: by the chunk each first came
-// in, then by its place in that chunk. So the output is that of N = 1, for a reducer
-// that is commutative as well as associative (Spark asks the same of reduceByKey).
+// merged key by key with the reducer's merge (Spark's map-side combine), the keys in
+// the order one fold would have seen them first: by the chunk each first came in, then
+// by its place in that chunk. The keyed operator's Stage takes that table as its
+// batch (onCombined): a window or its checkpoints do not know threads did the folding.
+// So the output is that of N = 1, for a reducer that is commutative as well as
+// associative (Spark asks the same of reduceByKey).
 //
 //   chunk 0 ──► worker 0: map, fold ─┐
-//   chunk 1 ──► worker 1: map, fold ─┼─ end of batch: shares ──► merge ──► next stage
+//   chunk 1 ──► worker 1: map, fold ─┼─ end of batch: shares ──► merge ──► the keyed Stage
 //   chunk 2 ──► worker 0: map, fold ─┘
 import { Worker } from 'node:worker_threads'
 import { Assembler } from '../core/assemble.js'
@@ -18,8 +20,7 @@ import type { Reducer } from '../core/functions.js'
 import { SKIP, type Chunk, type Common, type Definition } from '../core/types.js'
 import type { OperatorContext } from './context.js'
 import type { FromWorker, Share, ToWorker, WorkerSetup } from './partitionWorker.js'
-import type { Downstream } from './stage.js'
-import type { BatchWatch } from '../metrics/watch.js'
+import type { Downstream, Stage } from './stage.js'
 
 /** Chunks a worker may have in hand before the reader waits: bounds the memory of a fast reader. */
 const IN_FLIGHT = 4
@@ -84,8 +85,6 @@ export interface PartitionsOptions {
   reducer: Reducer & { builtin?: string }
   /** the contexts of the stages the workers run, in order, the keyed one last */
   contexts: OperatorContext[]
-  /** the keyed stage's metrics */
-  watch?: BatchWatch
 }
 
 export class Partitions implements Downstream {
@@ -96,10 +95,11 @@ export class Partitions implements Downstream {
   private extra: Record<string, unknown> | undefined
   private failure: Error | undefined
 
-  constructor (private readonly o: PartitionsOptions, private readonly next: Downstream) {
-    const keyed = o.contexts[o.contexts.length - 1]
-    this.merge = o.reducer.builtin ? o.reducer.merge : keyed.guard(o.reducer.merge)
-    this.partitions = Array.from({ length: o.partitions }, () => new Partition(o.setup, keyed.stderr, err => { this.failure ??= err }))
+  /** `keyed`: the keyed operator's Stage, which takes each merged batch */
+  constructor (private readonly o: PartitionsOptions, private readonly keyed: Stage) {
+    const ctx = o.contexts[o.contexts.length - 1]
+    this.merge = o.reducer.builtin ? o.reducer.merge : ctx.guard(o.reducer.merge)
+    this.partitions = Array.from({ length: o.partitions }, () => new Partition(o.setup, ctx.stderr, err => { this.failure ??= err }))
   }
 
   accept (chunk: Chunk, bytes?: number): void | Promise<void> {
@@ -111,7 +111,7 @@ export class Partitions implements Downstream {
       return
     }
     this.order.track(chunk)
-    this.o.watch?.arrive(chunk, bytes)
+    this.keyed.watch?.arrive(chunk, bytes)
     if (chunk.extra) this.extra = { ...this.extra, ...chunk.extra }
     let sent: Promise<void> | undefined
     if (chunk.records.length > 0) {
@@ -125,28 +125,27 @@ export class Partitions implements Downstream {
     return (sent ?? Promise.resolve()).then(() => this.close(chunk.time, chunk.interval))
   }
 
-  /** The end of a batch: every worker's share, merged, goes on as one chunk. */
+  /** The end of a batch: every worker's share, merged, to the keyed Stage. */
   private async close (time: number, interval: number): Promise<void> {
     for (const p of this.partitions) p.send({ type: 'end', time })
     const shares = await Promise.all(this.partitions.map(p => p.share()))
-    const start = performance.now()
     for (const share of shares) share.setAside.forEach((n, i) => this.o.contexts[i].counted(n))
-    const keyed = this.o.contexts[this.o.contexts.length - 1]
-    keyed.batch = { time, interval, more: false }
-    const records = this.merged(shares)
-    this.o.watch?.worked(performance.now() - start)
-    this.o.watch?.output(records.length)
-    const out: Chunk = { time, interval, records }
-    if (this.extra) out.extra = this.extra
+    // a user merge that throws names this batch
+    this.o.contexts[this.o.contexts.length - 1].batch = { time, interval, more: false }
+    const extra = this.extra
     this.extra = undefined
     this.seq = 0
-    await this.next.accept(out)
-    this.o.watch?.done({})
+    await this.keyed.combined(this.merged(shares), time, interval, extra)
   }
 
-  /** The shares as one fold's output: each key's accumulators merged, keys by (first chunk, place in it). */
-  private merged (shares: Share[]): Array<[unknown, unknown]> {
-    if (shares.length === 1) return shares[0].keys.map((k, i) => [k, shares[0].accs[i]])
+  /** The shares as one fold's table: each key's accumulators merged, keys by (first chunk, place in it). */
+  private merged (shares: Share[]): Map<string, [unknown, unknown]> {
+    const table = new Map<string, [unknown, unknown]>()
+    if (shares.length === 1) {
+      const [share] = shares
+      for (let i = 0; i < share.ids.length; i++) table.set(share.ids[i], [share.keys[i], share.accs[i]])
+      return table
+    }
     const rows = new Map<string, { key: unknown, acc: unknown, first: number, place: number }>()
     for (const share of shares) {
       for (let i = 0; i < share.ids.length; i++) {
@@ -160,7 +159,9 @@ export class Partitions implements Downstream {
         if (share.firsts[i] < row.first) { row.first = share.firsts[i]; row.place = i }
       }
     }
-    return [...rows.values()].sort((a, b) => a.first - b.first || a.place - b.place).map(r => [r.key, r.acc])
+    const ordered = [...rows].sort(([, a], [, b]) => a.first - b.first || a.place - b.place)
+    for (const [id, row] of ordered) table.set(id, [row.key, row.acc])
+    return table
   }
 
   async end (): Promise<void> {
@@ -169,7 +170,7 @@ export class Partitions implements Downstream {
     if (open !== undefined) {
       throw new RuntimeError(`dstream ${this.o.contexts[0].name}: input ended inside batch ${open} (did the command before this one die?); that partial batch is dropped, not passed on`)
     }
-    await this.next.end()
+    await this.keyed.end()
   }
 
   /** The run failed elsewhere: the workers go. */

@@ -94,19 +94,6 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
     for (let i = made.length - 1; i >= 0; i--) {
       const m = made[i]
       if (m.def.kind !== 'operator') continue
-      if (partitioned && i === partitioned.to) {
-        const taken = specs.slice(partitioned.from, i + 1).map(s => ({ module: s.module!, opts: s.opts }))
-        partitions = new Partitions({
-          setup: { prefix: taken.slice(0, -1), keyed: taken[taken.length - 1] },
-          partitions: partitioned.partitions,
-          reducer: m.def.combiner!(m.opts, m.ctx.scope),
-          contexts: made.slice(partitioned.from, i + 1).map(x => x.ctx),
-          watch: watches[i]
-        }, next)
-        next = partitions
-        i = partitioned.from
-        continue
-      }
       const withPaths: string[] = m.def.withStreams ? [].concat(m.opts.with ?? []) : []
       for (const file of withPaths) {
         if (!fs.existsSync(file)) throw new UsageError(`dstream ${m.def.name}: --with ${file}: no such file or FIFO`)
@@ -115,6 +102,18 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
       const stage: Stage = new Stage(m.def, m.instance!, m.ctx, next, withPaths, commits.has(spec) ? { commit: commits.get(spec) } : durability(m.def, m.opts, m.instance!), watches[i])
       withPaths.forEach((file, k) => withReaders.push(readWith(file, k + 1, stage, m.ctx)))
       next = stage
+      if (partitioned && i === partitioned.to) {
+        // worker threads fold the batches, and this Stage takes them folded
+        const taken = specs.slice(partitioned.from, i + 1).map(s => ({ module: s.module!, opts: s.opts }))
+        partitions = new Partitions({
+          setup: { prefix: taken.slice(0, -1), keyed: taken[taken.length - 1] },
+          partitions: partitioned.partitions,
+          reducer: m.def.combiner!(m.opts, m.ctx.scope),
+          contexts: made.slice(partitioned.from, i + 1).map(x => x.ctx)
+        }, stage)
+        next = partitions
+        i = partitioned.from
+      }
     }
     const head = next
     const first = made[0]

@@ -88,6 +88,22 @@ export class Stage implements Downstream {
     return this.run(batch.records, batch.time, batch.interval, false, batch.extra)
   }
 
+  /**
+   * A whole batch folded by the worker threads of --partitions (lib/engine/partitions.ts,
+   * which checked the order of its chunks and counted them in): handed to the
+   * operator's onCombined, then on as any batch is.
+   */
+  combined (table: Map<string, [unknown, unknown]>, time: number, interval: number, extra: Record<string, unknown> | undefined): void | Promise<void> {
+    this.order.track({ time, interval, records: [] })
+    this.restoreBefore(time)
+    this.ctx.batch = { time, interval, more: false }
+    const output = this.outputIntervalFor(interval)
+    const start = this.watch ? performance.now() : 0
+    const out = this.instance.onCombined!(table, this.ctx.batch)
+    this.watch?.worked(performance.now() - start)
+    return this.closed(out, time, output, false, extra)
+  }
+
   /** Another stream's whole batch (from `--with`). */
   acceptOther (stream: number, chunk: Chunk, order: Assembler): void | Promise<void> {
     const wrong = order.check(chunk)

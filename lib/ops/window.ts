@@ -9,7 +9,7 @@ import { DstreamError, usage } from '../core/errors.js'
 import { builtinRefusal, compileFunction, type Reducer } from '../core/functions.js'
 import { keyOf } from '../core/keys.js'
 import type { OptionSpec } from '../core/types.js'
-import { SKIP, type Context, type Definition, type Instance } from '../core/types.js'
+import { SKIP, type BatchInfo, type Context, type Definition, type Instance } from '../core/types.js'
 
 export const WINDOW_OPTIONS: Record<string, OptionSpec> = {
   length: { type: 'string', meta: 'DUR', describe: 'the window length (required): a multiple of the input interval, e.g. 30s' },
@@ -358,16 +358,20 @@ export function keyedWindowInstance (spec: WindowSpec, fold: WindowFold, batch: 
   const window = new KeyedWindow(spec, fold)
   // the keys of the last window made, for the metrics
   let held = 0
+  const windowed = (info: BatchInfo, table: Table) => {
+    const pairs = window.push(info.time, info.interval, table)
+    if (pairs === undefined) return undefined
+    held = pairs.length
+    for (const pair of pairs) { pair[0] = detached(pair[0]); pair[1] = detached(pair[1]) }
+    return output(pairs)
+  }
   return {
     onBatch (records, info) {
       batch.fold(records)
       if (info.more) return undefined
-      const pairs = window.push(info.time, info.interval, batch.take())
-      if (pairs === undefined) return undefined
-      held = pairs.length
-      for (const pair of pairs) { pair[0] = detached(pair[0]); pair[1] = detached(pair[1]) }
-      return output(pairs)
+      return windowed(info, batch.take())
     },
+    onCombined: (table, info) => windowed(info, table),
     outputInterval: interval => spec.check(interval),
     snapshot: () => window.snapshot(),
     restore: state => window.restore(state as KeyedWindowState),

@@ -42,6 +42,26 @@ t.test('the output of one thread, whatever N', async t => {
   await same(t, "dstream map '[_.length, _]' then reduce-by-key '(a, b) => a < b ? a : b' --partitions N", stdin, [1, 3], 'a user reducer, number keys')
 })
 
+t.test('a window: the batches folded by the threads go into one window, checkpointed as ever', async t => {
+  const stdin = input(5, 8, 6, 30)
+  await same(t, "dstream flat-map '_.split(\" \")' then map '[_, 1]' then reduce-by-key-and-window sum --length 3s --partitions N", stdin, [1, 2, 3], 'reduce-by-key-and-window')
+  await same(t, "dstream flat-map '_.split(\" \")' then map '[_, 1]' then reduce-by-key-and-window '(a, b) => a + b' --inverse '(a, b) => a - b' --filter '([, v]) => v > 0' --length 4s --slide 2s --partitions N then map-values '_ * 2'", stdin, [1, 2], 'with --inverse and --filter, more operators after it')
+  // a run split in two over one state directory gives the output of one run
+  const lines = stdin.trim().split('\n')
+  const half = lines.findIndex(l => JSON.parse(l).time === 4000 && !JSON.parse(l).more) + 1
+  const dir = freshDir()
+  fs.writeFileSync(path.join(dir, 'first'), lines.slice(0, half).join('\n') + '\n')
+  fs.writeFileSync(path.join(dir, 'rest'), lines.slice(half).join('\n') + '\n')
+  fs.writeFileSync(path.join(dir, 'all'), stdin)
+  const chain = "dstream flat-map '_.split(\" \")' then map '[_, 1]' then reduce-by-key-and-window sum --length 3s --partitions 2"
+  const whole = await sh(`${chain} --state-dir whole < all`, { cwd: dir })
+  const first = await sh(`${chain} --state-dir split < first`, { cwd: dir })
+  const rest = await sh(`${chain} --state-dir split < rest`, { cwd: dir })
+  t.same([whole.code, first.code, rest.code], [0, 0, 0], whole.stderr + first.stderr + rest.stderr)
+  t.match(rest.stderr, /resuming from the checkpoint of batch 4000/, 'the second run starts from the checkpoint')
+  t.equal(first.stdout + rest.stdout, whole.stdout, 'a run split in two gives the output of one run')
+})
+
 t.test('behind a source, fused', async t => {
   const dir = freshDir()
   const lines = input(11, 1, 1, 3000).split('\n').filter(Boolean).map(l => JSON.parse(l).records).flat().join('\n') + '\n'
