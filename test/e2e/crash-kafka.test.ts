@@ -225,8 +225,20 @@ t.test('from a topic into a topic: the same records, once each, and the group at
   const faults = chainFaults(got, totals)
   if (faults.length > 0) keepRuns()
   t.same(faults, [], `seed ${seed}: read_committed, every word's counts go up batch by batch, nothing lost, nothing twice, to the input's (${kills.length} kills: ${kills.map(k => k.command).join(', ')})`)
-  if (got.length !== expected.length || got.some(([k, v], i) => k !== expected[i]?.[0] || v !== expected[i]?.[1])) keepRuns()
-  t.same(got, expected, `seed ${seed}: read_committed, the topic holds the same records in the same order as an uninterrupted run's`)
+  // A source restarted while the member it replaces (killed with -9) is still in the
+  // group until its session times out may be given only some partitions for those
+  // seconds ("reading TOPIC/1,3"): its batches then hold other records than the
+  // uninterrupted run's, though nothing is lost or counted twice (checked above). The
+  // batches are the same only when every run read every partition.
+  const runsLog = path.join(crashed, 'stderr.log')
+  const readings = [...((fs.existsSync(runsLog) ? fs.readFileSync(runsLog, 'utf8') : '') + last.stderr).matchAll(/dstream kafka: reading \S+\/([\d,]+)/g)].map(m => m[1])
+  const split = readings.filter(list => list.split(',').length < PARTITIONS)
+  if (split.length > 0) {
+    t.comment(`seed ${seed}: a restarted source shared the group with a killed member for a while (it read ${split.join(' then ')} of ${PARTITIONS} partitions): its batches are not the uninterrupted run's, and are not compared`)
+  } else {
+    if (got.length !== expected.length || got.some(([k, v], i) => k !== expected[i]?.[0] || v !== expected[i]?.[1])) keepRuns()
+    t.same(got, expected, `seed ${seed}: read_committed, the topic holds the same records in the same order as an uninterrupted run's`)
+  }
 
   const summed = savedCounts(path.join(crashed, 'out'), 'counts').summed
   if (JSON.stringify(sortedEntries(summed)) !== JSON.stringify(sortedEntries(totals))) keepRuns()

@@ -6,28 +6,16 @@
 // --id-header every event is saved once, without it every event at least once.
 import { execFile } from 'node:child_process'
 import fs from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
 import { crashRuns, keep, seedFromEnv, sleep } from '../crash.js'
 import { freshDir, sh } from '../helpers.js'
 import { flume } from '../services.js'
-import { live } from '../sources/live.js'
+import { freePort, live } from '../sources/live.js'
 
 const run = promisify(execFile)
 const KILLS = Number(process.env.DSTREAM_CRASH_KILLS ?? 6)
-
-function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 /**
  * A Flume agent that reads files dropped into `spool` (each line an event, with a

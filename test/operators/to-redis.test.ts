@@ -12,6 +12,7 @@ import { Redis } from 'ioredis'
 import { formatChunk } from '../../lib/core/wire.js'
 import { DSTREAM, ROOT, batchLines, freshDir, runTable, runWords, sh, userEnv } from '../helpers.js'
 import { redis } from '../services.js'
+import { freePort } from '../sources/live.js'
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
@@ -330,18 +331,6 @@ t.test('restart: a marker moved under a running to-redis (another writer under i
 })
 
 // ---- the server away ----
-
-/** A port nothing listens on now. */
-function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 /** Waits until `check` holds, for up to `ms`. */
 async function until (check: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {

@@ -12,19 +12,9 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { flume } from '../services.js'
+import { freePort } from '../sources/live.js'
 
 const run = promisify(execFile)
-
-function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 /** Sends the lines to a netcat source, one event each, and waits for its OK to each. */
 function sendLines (port: number, lines: string[]): Promise<void> {

@@ -9,7 +9,7 @@ import t from 'tap'
 import { FramingError, MAX_PACK_BYTES, PackDecoder, encodePack } from '../../lib/flume/framing.js'
 import { Client, appendBatch, pack } from '../flumeClient.js'
 import { freshDir, sh } from '../helpers.js'
-import { live, sleep } from './live.js'
+import { freePort, live, sleep } from './live.js'
 
 const LISTENING = /dstream flume: listening on 127\.0\.0\.1:(\d+)/
 
@@ -210,14 +210,6 @@ t.test('usage', async t => {
     t.match(bad.stderr, /Usage: dstream flume/)
   }
 })
-
-async function freePort (): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1')
-  await new Promise(resolve => s.once('listening', resolve))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise(resolve => s.close(resolve))
-  return port
-}
 
 async function waitForPort (port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {

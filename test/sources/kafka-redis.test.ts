@@ -4,7 +4,6 @@
 // cannot be reached is said on stderr, and the source keeps trying (it does not exit
 // silently) until it is stopped, and a graceful stop still ends it; a Redis lost and
 // back under a running pipeline gets the offsets again.
-import net from 'node:net'
 import path from 'node:path'
 import t from 'tap'
 import { Kafka, logLevel } from 'kafkajs'
@@ -12,20 +11,9 @@ import { Redis } from 'ioredis'
 import { ROOT, freshDir, sh } from '../helpers.js'
 import { pipeline, pollFor, saved, within, type Pipeline } from '../kafkaHelpers.js'
 import { kafka, redis } from '../services.js'
+import { freePort } from './live.js'
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
-
-/** A port nothing listens on now. */
-function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 t.test('offsets in a Redis hash, not in the group', async t => {
   const brokers = await kafka(t)

@@ -11,6 +11,7 @@ import path from 'node:path'
 import puppeteer, { type Browser, type Page } from 'puppeteer-core'
 import t from 'tap'
 import { DSTREAM, ROOT, freshDir, sh, userEnv } from '../helpers.js'
+import { freePort } from '../sources/live.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const SCREENSHOT = process.env.DSTREAM_UI_SCREENSHOT !== undefined
@@ -49,15 +50,6 @@ function startPipeline (script: string, stateDir: string): { stop (): Promise<vo
       return exited
     }
   }
-}
-
-function freePort (): Promise<number> {
-  return new Promise(resolve => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 async function getJson (url: string): Promise<{ status: number, body: any }> {
