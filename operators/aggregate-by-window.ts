@@ -10,7 +10,7 @@ import { usage } from '../lib/core/errors.js'
 import { formatDuration } from '../lib/core/durations.js'
 import { isPair, keyOf } from '../lib/core/keys.js'
 import { EventWindows, WindowTable, type WindowRow, type WindowTableState } from '../lib/ops/eventWindows.js'
-import { EVENT_TIME_OPTION, WATERMARK_OPTION, Watermark, eventTimeFunction, watermarkDelay, type WatermarkState } from '../lib/ops/watermark.js'
+import { EVENT_TIME_OPTION, WATERMARK_OPTION, Watermark, eventTimeFunction, timeText, watermarkDelay, type WatermarkState } from '../lib/ops/watermark.js'
 import { detached } from '../lib/ops/window.js'
 import { SKIP, type OperatorDefinition } from '../lib/core/types.js'
 
@@ -27,7 +27,6 @@ interface AggregateByWindowOptions {
 
 interface Saved { watermark: WatermarkState, windows: WindowTableState }
 
-const iso = (ms: number) => new Date(ms).toISOString()
 
 const aggregateByWindow: OperatorDefinition<AggregateByWindowOptions> = {
   kind: 'operator',
@@ -184,7 +183,7 @@ skip); a function that throws stops the command (exit 65) unless --on-error skip
           if (refusal) { ctx.badRecord(record, `${refusal}, this value is ${JSON.stringify(value)}`); continue }
           watermark.observe(time)
           if (!fold(record, time, keyOf(key), key, value)) {
-            ctx.setAside(record, `later than the watermark ${iso(watermark.current)}: event time ${iso(time)}, every window of it (${formatDuration(length)} long) ended by then`, info.time)
+            ctx.setAside(record, `later than the watermark ${timeText(watermark.current)}: event time ${timeText(time)}, every window of it (${formatDuration(length)} long) ended by then`, info.time)
           }
         }
         if (info.more) return undefined

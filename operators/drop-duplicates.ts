@@ -13,7 +13,7 @@ import { UsageError, excerpt, usage } from '../lib/core/errors.js'
 import { compileFunction } from '../lib/core/functions.js'
 import { keyOf } from '../lib/core/keys.js'
 import { SKIP, type OperatorDefinition } from '../lib/core/types.js'
-import { EVENT_TIME_OPTION, WATERMARK_OPTION, Watermark, eventTimeFunction, watermarkDelay, type WatermarkState } from '../lib/ops/watermark.js'
+import { EVENT_TIME_OPTION, WATERMARK_OPTION, Watermark, eventTimeFunction, timeText, watermarkDelay, type WatermarkState } from '../lib/ops/watermark.js'
 
 interface DropDuplicatesOptions { fn?: string, within?: string, eventTime?: string, watermark?: string }
 
@@ -134,7 +134,7 @@ Date or a date string) is bad input: exit 65, or with --on-bad-input skip set as
         if (t === SKIP) continue
         watermark.observe(t)
         if (t <= wm) {
-          ctx.setAside(record, `later than the watermark: event time ${iso(t)} is at or before the watermark ${iso(wm)}`, time)
+          ctx.setAside(record, `later than the watermark: event time ${timeText(t)} is at or before the watermark ${timeText(wm)}`, time)
           continue
         }
         if (keep(record, t)) out.push(record)
@@ -171,10 +171,6 @@ Date or a date string) is bad input: exit 65, or with --on-bad-input skip set as
       }
     }
   }
-}
-
-function iso (ms: number): string {
-  return Number.isFinite(ms) ? `${new Date(ms).toISOString()} (${ms})` : String(ms)
 }
 
 export default dropDuplicates

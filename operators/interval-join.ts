@@ -10,7 +10,7 @@ import { isPair } from '../lib/core/keys.js'
 import { SKIP, type OperatorDefinition } from '../lib/core/types.js'
 import { JOIN_OPTIONS } from '../lib/ops/join.js'
 import { JoinSide, type JoinRow } from '../lib/ops/intervalJoin.js'
-import { EVENT_TIME_OPTION, WATERMARK_OPTION, Watermark, eventTimeFunction, watermarkDelay } from '../lib/ops/watermark.js'
+import { EVENT_TIME_OPTION, WATERMARK_OPTION, Watermark, eventTimeFunction, timeText, watermarkDelay } from '../lib/ops/watermark.js'
 
 const TYPES = ['inner', 'left-outer', 'right-outer', 'full-outer'] as const
 
@@ -151,7 +151,7 @@ A record that is not a [key, value] pair, or whose FN gives no time, is bad inpu
       if (time === SKIP) return undefined
       side.watermark.observe(time)
       if (time <= late) {
-        ctx.setAside(record, `later than the watermark: event time ${iso(time)} from ${side.from} is not after the watermark ${iso(late)}`, ctx.batch?.time)
+        ctx.setAside(record, `later than the watermark: event time ${timeText(time)} from ${side.from} is not after the watermark ${timeText(late)}`, ctx.batch?.time)
         return undefined
       }
       return { key: record[0], value: record[1], time, matched: false }
@@ -226,11 +226,6 @@ function duration (text: string | undefined, what: string, zero = false): number
   } catch (err) {
     throw err instanceof UsageError ? usage(intervalJoin, err.message) : err
   }
-}
-
-function iso (ms: number): string {
-  const date = new Date(ms)
-  return Number.isNaN(date.getTime()) ? `${ms} ms` : date.toISOString()
 }
 
 export default intervalJoin

@@ -61,6 +61,11 @@ export class Watermark {
   }
 }
 
+/** An event time or a watermark in messages: ISO 8601, or -Infinity before there is a watermark. */
+export function timeText (ms: number): string {
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms)
+}
+
 function isTimeOrNull (v: unknown): boolean {
   return v === null || (typeof v === 'number' && Number.isFinite(v))
 }
