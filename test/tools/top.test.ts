@@ -103,7 +103,8 @@ t.test('live in a real terminal (tmux), beside a running pipeline; q quits and g
   t.teardown(() => { spawnSync('tmux', ['kill-session', '-t', session]) })
   const pane = (colour = false) => execFileSync('tmux', ['capture-pane', '-p', ...colour ? ['-e'] : [], '-t', session]).toString()
   let screen = ''
-  for (let i = 0; i < 40 && !/count-by-value/.test(screen); i++) {
+  // every stage's row: the three processes start side by side, in any order
+  for (let i = 0; i < 40 && !(/count-by-value/.test(screen) && /^batch\s/m.test(screen)); i++) {
     await sleep(250)
     screen = pane()
   }
