@@ -78,7 +78,7 @@ const MARIADB_URL = process.env.MARIADB_URL ?? 'mysql://dstream:dstream-secret@1
 const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://dstream:dstream-secret@127.0.0.1:15432/dstream'
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:16379'
 const CPU_PROF = process.env.CPU_PROF
-/** to-sql's statement sizes (lib/sql/mysql.ts, lib/sql/postgres.ts) */
+/** to-sql's statement sizes (lib/systems/sql/mysql.ts, lib/systems/sql/postgres.ts) */
 const MYSQL_ROWS = 1000
 const POSTGRES_ROWS = 10_000
 /** this run's prefix: of tables, keys and marker rows */

@@ -1,9 +1,9 @@
 // Spark: foreachRDD → toDF → createOrReplaceTempView("batch") → spark.sql(...), the
-// course's SQL on a stream, run by DuckDB in this process (lib/duckdb/). After a
+// course's SQL on a stream, run by DuckDB in this process (lib/systems/duckdb/). After a
 // window, the query runs once per window.
 import { DstreamError, UsageError, usage } from '../lib/core/errors.js'
 import type { OperatorDefinition } from '../lib/core/types.js'
-import type { As } from '../lib/duckdb/results.js'
+import type { As } from '../lib/systems/duckdb/results.js'
 
 interface SqlOperatorOptions {
   query: string
@@ -93,7 +93,7 @@ function under the view batch), with no table filled and emptied per batch.`,
     const columns = opts.columns === undefined ? undefined : opts.columns.split(',').map(c => c.trim()).filter(c => c !== '')
     if (columns && (columns.length < 1 || columns.length > 2)) throw usage(sql, `--columns names the one or two columns a value or a pair fills, got ${opts.columns}`)
     // DuckDB loads here, not when the operators are listed
-    const { BatchSql } = await import('../lib/duckdb/engine.js')
+    const { BatchSql } = await import('../lib/systems/duckdb/engine.js')
     const asUsage = (err: unknown) => err instanceof UsageError ? usage(sql, err.message) : err
     let engine: Awaited<ReturnType<typeof BatchSql.open>>
     try {

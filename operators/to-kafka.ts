@@ -9,7 +9,7 @@ import type { Producer } from 'kafkajs'
 import { nameOf } from '../lib/durability/component.js'
 import { RuntimeError } from '../lib/core/errors.js'
 import { compileFunction } from '../lib/core/functions.js'
-import { BROKERS_OPTION, connectionProblem, instanceTag, kafkaClient, whileRetriable } from '../lib/kafka/client.js'
+import { BROKERS_OPTION, connectionProblem, instanceTag, kafkaClient, whileRetriable } from '../lib/systems/kafka/client.js'
 import { plainText } from '../lib/ops/show.js'
 import { SKIP, type OperatorDefinition } from '../lib/core/types.js'
 

@@ -1,7 +1,7 @@
 // Spark: foreachRDD with a Redis client, made exactly-once with Spark's
 // "transactional updates": each batch is applied in one MULTI/EXEC together with a
 // marker, the key dstream:commit:NAME set to the batch time, so the batch and
-// "batch T is written" land together or not at all (lib/redis/transaction.ts).
+// "batch T is written" land together or not at all (lib/systems/redis/transaction.ts).
 // Started again, the sink reads the marker and skips what it had written, so even
 // HINCRBY, which is not idempotent, counts every record once. Unlike a database,
 // Redis has no rollback: a command it refuses as it runs leaves the rest of the
@@ -11,9 +11,9 @@ import { BadInputError, DstreamError, RuntimeError, excerpt } from '../lib/core/
 import { SKIP, type OperatorDefinition } from '../lib/core/types.js'
 import { nameOf } from '../lib/durability/component.js'
 import { TRANSACTIONAL_OPTIONS, TransactionalSink } from '../lib/ops/transactional.js'
-import { isRedisUrl, parseRedisUrl, urlFrom } from '../lib/redis/client.js'
-import { SHORTHAND_OPTIONS, compileCommands, type Command, type CommandOptions } from '../lib/redis/commands.js'
-import { QueueRefusal, RedisTarget, type Refusal } from '../lib/redis/transaction.js'
+import { isRedisUrl, parseRedisUrl, urlFrom } from '../lib/systems/redis/client.js'
+import { SHORTHAND_OPTIONS, compileCommands, type Command, type CommandOptions } from '../lib/systems/redis/commands.js'
+import { QueueRefusal, RedisTarget, type Refusal } from '../lib/systems/redis/transaction.js'
 
 interface ToRedisOptions extends CommandOptions { url?: string, urlFile?: string, giveUp?: string, pass: boolean }
 

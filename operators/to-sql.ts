@@ -1,14 +1,14 @@
 // Spark: foreachRDD writing into a database over JDBC, in the pattern Spark's guide
 // recommends (a connection kept across batches, statements batched in a transaction)
 // made exactly once with Spark's "transactional updates": each batch and its batch
-// time commit together (lib/ops/transactional.ts, lib/sql/writer.ts).
+// time commit together (lib/ops/transactional.ts, lib/systems/sql/writer.ts).
 import { DstreamError, RuntimeError, usage } from '../lib/core/errors.js'
 import type { OperatorDefinition } from '../lib/core/types.js'
 import { nameOf } from '../lib/durability/component.js'
 import { TRANSACTIONAL_OPTIONS, TransactionalSink } from '../lib/ops/transactional.js'
-import type { Mode } from '../lib/sql/connection.js'
-import { parseSqlUrl, urlFrom } from '../lib/sql/url.js'
-import { TableWriter } from '../lib/sql/writer.js'
+import type { Mode } from '../lib/systems/sql/connection.js'
+import { parseSqlUrl, urlFrom } from '../lib/systems/sql/url.js'
+import { TableWriter } from '../lib/systems/sql/writer.js'
 
 interface ToSqlOptions {
   url?: string

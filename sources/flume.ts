@@ -2,14 +2,14 @@
 // delivers to, made reliable the way Spark's reliable receivers are: a batch of events
 // is answered OK only once it is in the source's write-ahead log, so an event Flume
 // saw acknowledged is never lost, and what was not acknowledged stays in Flume's
-// channel and comes again. The protocol is lib/flume/; the log and its replay are
+// channel and comes again. The protocol is lib/systems/flume/; the log and its replay are
 // the --wal machinery of the line sources (lib/intake/wal.ts, replayable.ts).
 import { RuntimeError, usage } from '../lib/core/errors.js'
 import { SKIP, type SourceDefinition } from '../lib/core/types.js'
 import { Component } from '../lib/durability/component.js'
-import type { FlumeEvent, Status } from '../lib/flume/protocol.js'
-import { RecentIds } from '../lib/flume/recentIds.js'
-import type { FlumeServer } from '../lib/flume/server.js'
+import type { FlumeEvent, Status } from '../lib/systems/flume/protocol.js'
+import { RecentIds } from '../lib/systems/flume/recentIds.js'
+import type { FlumeServer } from '../lib/systems/flume/server.js'
 import { formatAddress, parseAddress } from '../lib/intake/address.js'
 import { batching } from '../lib/intake/batching.js'
 import { CHUNK_OPTION, EVENT_TIME_OPTIONS, INTERVAL_OPTION, type BatchingOptions } from '../lib/intake/options.js'
@@ -162,7 +162,7 @@ exit 1.`,
     }
 
     // avsc loads here, not when the operators are listed
-    const { FlumeServer } = await import('../lib/flume/server.js')
+    const { FlumeServer } = await import('../lib/systems/flume/server.js')
     try {
       server = await FlumeServer.listen({ host: address.host, port: address.port, take, say })
     } catch (err) {

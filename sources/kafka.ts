@@ -1,16 +1,16 @@
 // Spark: KafkaUtils.createDirectStream. The batches and their offset ranges are
-// lib/kafka/batches.ts, the reading of ranges lib/kafka/reader.ts, the group's
-// partitions lib/kafka/group.ts, where offsets are kept lib/kafka/offsetStore.ts; this
+// lib/systems/kafka/batches.ts, the reading of ranges lib/systems/kafka/reader.ts, the group's
+// partitions lib/systems/kafka/group.ts, where offsets are kept lib/systems/kafka/offsetStore.ts; this
 // file is the command line and the wiring.
 import type { IHeaders, KafkaMessage } from 'kafkajs'
 import { Component } from '../lib/durability/component.js'
 import { parseDuration } from '../lib/core/durations.js'
 import { DstreamError, RuntimeError, usage } from '../lib/core/errors.js'
-import { BROKERS_OPTION, connectionProblem, kafkaClient } from '../lib/kafka/client.js'
-import { KafkaBatches } from '../lib/kafka/batches.js'
-import type { GroupMember } from '../lib/kafka/group.js'
-import { RangeReader } from '../lib/kafka/reader.js'
-import { offsetStore, tpKey, type Offsets } from '../lib/kafka/offsetStore.js'
+import { BROKERS_OPTION, connectionProblem, kafkaClient } from '../lib/systems/kafka/client.js'
+import { KafkaBatches } from '../lib/systems/kafka/batches.js'
+import type { GroupMember } from '../lib/systems/kafka/group.js'
+import { RangeReader } from '../lib/systems/kafka/reader.js'
+import { offsetStore, tpKey, type Offsets } from '../lib/systems/kafka/offsetStore.js'
 import { batchSize } from '../lib/intake/batching.js'
 import { CHUNK_OPTION, INTERVAL_OPTION } from '../lib/intake/options.js'
 import { progressBar, type Progress } from '../lib/intake/progress.js'
@@ -198,7 +198,7 @@ use Kafka 3.x.`,
     const run = async () => {
       if (!await batches.recover()) return // stopped first
       // the group's protocol needs kafkajs's values: loaded with it, here
-      const { GroupMember } = await import('../lib/kafka/group.js')
+      const { GroupMember } = await import('../lib/systems/kafka/group.js')
       member = await atStart(() => GroupMember.join({
         kafka: client,
         group: opts.group,

@@ -17,7 +17,7 @@ function readRules (readme: string): Rules {
   const folders: Rules['folders'] = new Map()
   for (const line of readme.split('\n')) {
     const cells = line.split('|').slice(1, -1).map(c => c.trim())
-    const name = /^`([a-z]+)\/`$/.exec(cells[0] ?? '')?.[1]
+    const name = /^`([a-z]+(?:\/[a-z]+)?)\/`$/.exec(cells[0] ?? '')?.[1]
     if (!name || cells.length !== 4) continue
     const list = (cell: string) => cell === '—' ? [] : cell.split(',').map(w => w.trim().replace(/`/g, ''))
     folders.set(name, {
@@ -45,10 +45,11 @@ function specifiersOf (file: string, text: string): string[] {
 const BUILTIN = new Set(builtinModules)
 const packageOf = (spec: string) => spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]
 
-/** Where a repository path stands: a lib folder ('lib/core'), or a top folder ('operators'). */
+/** Where a repository path stands: a lib folder ('lib/core', 'lib/systems/kafka'), or a top folder ('operators'). */
 function placeOf (file: string): string {
   const parts = file.split('/')
-  return parts[0] === 'lib' && parts.length > 2 ? `lib/${parts[1]}` : parts[0]
+  if (parts[0] !== 'lib' || parts.length < 3) return parts[0]
+  return parts[1] === 'systems' && parts.length > 3 ? `lib/systems/${parts[2]}` : `lib/${parts[1]}`
 }
 
 /**
@@ -107,13 +108,16 @@ const rules = readRules(readme)
 const code = sourcesUnder(['lib', 'operators', 'sources', 'tools'])
 
 t.test('lib/ has a few folders, each named in lib/README.md', async t => {
+  const isFolder = (rel: string) => fs.statSync(path.join(ROOT, 'lib', rel)).isDirectory()
   const entries = fs.readdirSync(path.join(ROOT, 'lib'))
-  // about a dozen: a folder per concern and per system, and the map
-  t.ok(entries.length <= 13, `at most about 12 entries at lib/'s top (${entries.join(' ')})`)
-  const folders = entries.filter(e => fs.statSync(path.join(ROOT, 'lib', e)).isDirectory())
+  // about a dozen: a folder per concern, the outside systems in one, and the map
+  t.ok(entries.length <= 12, `at most about 12 entries at lib/'s top (${entries.join(' ')})`)
+  const systems = fs.readdirSync(path.join(ROOT, 'lib/systems'))
+  t.same(systems.filter(e => !isFolder(`systems/${e}`)), [], 'lib/systems/ holds a folder per system and nothing else')
+  const folders = [...entries.filter(e => e !== 'systems' && isFolder(e)), ...systems.map(e => `systems/${e}`)]
   t.same(folders.filter(f => !rules.folders.has(f)), [], 'every folder has its row in the table')
   t.same([...rules.folders.keys()].filter(f => !folders.includes(f)), [], 'every row is a folder')
-  t.same(entries.filter(e => !folders.includes(e) && e !== 'README.md'), [], 'no loose files at the top: each has a folder')
+  t.same(entries.filter(e => !isFolder(e) && e !== 'README.md'), [], 'no loose files at the top: each has a folder')
 })
 
 t.test('imports point one way', async t => {
@@ -127,13 +131,14 @@ t.test('a wrong-way import is caught', async t => {
   const wrong = (file: string, text: string) => wrongWayImports(new Map([...code, [file, text]]), rules)
   t.match(wrong('lib/core/bad.ts', "import { main } from '../cli/main.js'"), [/lib\/core\/ may not import lib\/cli\//], 'core reaching up to the command line')
   t.match(wrong('lib/core/bad.ts', "export type { Feed } from '../intake/replayable.js'"), [/may not import lib\/intake\//], 'a re-export counts')
-  t.match(wrong('lib/durability/bad.ts', "type K = import('../kafka/batches.js').KafkaBatches"), [/may not import lib\/kafka\//], 'an import() type counts')
+  t.match(wrong('lib/durability/bad.ts', "type K = import('../systems/kafka/batches.js').KafkaBatches"), [/may not import lib\/systems\/kafka\//], 'an import() type counts')
   t.match(wrong('lib/ops/bad.ts', "import map from '../../operators/map.js'"), [/lib\/ never imports operators\//], 'lib/ importing an operator')
   t.match(wrong('lib/engine/bad.ts', "import { Kafka } from 'kafkajs'"), [/may not use the package kafkajs/], 'a system package outside its folder')
   t.match(wrong('operators/bad.ts', "import map from './map.js'"), [/do not import one another/], 'an operator importing another')
   t.match(wrong('sources/bad.ts', "import { parseArgs } from '../lib/cli/args.js'"), [/may not import lib\/cli\//], 'a source importing the command line')
   t.same(wrong('lib/cli/registry.ts', "import map from '../../operators/map.js'"), [], 'the registry names the commands')
-  t.same(wrong('lib/kafka/good.ts', "import fs from 'node:fs'\nimport { Kafka } from 'kafkajs'\nimport { Component } from '../durability/component.js'"), [], 'what a row allows')
+  t.same(wrong('lib/systems/kafka/good.ts', "import fs from 'node:fs'\nimport { Kafka } from 'kafkajs'\nimport { Component } from '../../durability/component.js'"), [], 'what a row allows')
+  t.match(wrong('lib/systems/sql/bad.ts', "import { KafkaBatches } from '../kafka/batches.js'"), [/lib\/systems\/sql\/ may not import lib\/systems\/kafka\//], 'one system reaching into another')
 })
 
 t.test("listing the commands loads no system's library (STYLE 7: heavy dependencies load inside init)", async t => {

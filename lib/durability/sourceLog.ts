@@ -30,7 +30,7 @@ export interface LoggedRead extends Read { read: number }
 /**
  * A batch as logged: its time and interval, and what the source needs to emit it
  * again, which is its own business (a file source's reads or event-time resume
- * point, lib/intake/replayable.ts; Kafka's offset ranges, lib/kafka/batches.ts).
+ * point, lib/intake/replayable.ts; Kafka's offset ranges, lib/systems/kafka/batches.ts).
  */
 export interface LoggedBatch {
   batch: number

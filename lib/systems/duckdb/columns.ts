@@ -4,7 +4,7 @@
 // each record's values made what its column's DuckDB type takes, or refused naming the
 // column.
 import { BOOLEAN, DOUBLE, DuckDBTypeId, DuckDBVarCharType, VARCHAR, type DuckDBType } from '@duckdb/node-api'
-import { shapeOf, valueAt } from '../ops/shape.js'
+import { shapeOf, valueAt } from '../../ops/shape.js'
 
 export interface Column { name: string, type: DuckDBType }
 

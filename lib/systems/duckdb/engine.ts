@@ -14,9 +14,9 @@
 // 10,000 once the table was filled).
 import fs from 'node:fs'
 import { DuckDBInstance, DuckDBTableFunction, VARCHAR, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api'
-import { UsageError, excerpt } from '../core/errors.js'
-import type { Context } from '../core/types.js'
-import { shapeOf } from '../ops/shape.js'
+import { UsageError, excerpt } from '../../core/errors.js'
+import type { Context } from '../../core/types.js'
+import { shapeOf } from '../../ops/shape.js'
 import { Unfit, converterOf, inferColumns, loadsAsText, type Column } from './columns.js'
 import { recordsOf, type As } from './results.js'
 

@@ -5,8 +5,8 @@
 // goes; the file is rewritten with the last `limit` ids once it holds twice as many.
 // A sink sends again soon, so the last `limit` ids are the ones that matter.
 import fs from 'node:fs'
-import { writeFileAtomic } from '../durability/atomicFile.js'
-import { RuntimeError } from '../core/errors.js'
+import { writeFileAtomic } from '../../durability/atomicFile.js'
+import { RuntimeError } from '../../core/errors.js'
 
 export class RecentIds {
   private readonly ids = new Set<string>()

@@ -13,14 +13,14 @@
 // trimmed by what the store holds: this instance may have stored a batch's offsets
 // before a sink that registered late had it, and that sink must get it again.)
 import type { Admin, KafkaMessage } from 'kafkajs'
-import type { Component } from '../durability/component.js'
+import type { Component } from '../../durability/component.js'
 import type { RangeReader } from './reader.js'
 import { tpKey, tpOf, type Offsets, type OffsetStore } from './offsetStore.js'
-import { membersOf, restartPoint } from '../durability/pipeline.js'
-import { Serial } from '../core/serial.js'
-import { SourceLog, type LoggedBatch } from '../durability/sourceLog.js'
-import type { Chunk } from '../core/types.js'
-import { batchTimeOf } from '../core/wire.js'
+import { membersOf, restartPoint } from '../../durability/pipeline.js'
+import { Serial } from '../../core/serial.js'
+import { SourceLog, type LoggedBatch } from '../../durability/sourceLog.js'
+import type { Chunk } from '../../core/types.js'
+import { batchTimeOf } from '../../core/wire.js'
 
 /** Compact the log once it holds this many batches the store has. */
 const COMPACT_AFTER = 200

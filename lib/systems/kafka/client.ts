@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
 import type { Kafka, SASLOptions } from 'kafkajs'
-import { UsageError } from '../core/errors.js'
-import type { OptionSpec } from '../core/types.js'
+import { UsageError } from '../../core/errors.js'
+import type { OptionSpec } from '../../core/types.js'
 
 export const BROKERS_OPTION: Record<string, OptionSpec> = {
   brokers: { type: 'string', meta: 'LIST', describe: 'the brokers, host:port,host:port (default: $DSTREAM_KAFKA_BROKERS)' }

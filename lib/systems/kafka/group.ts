@@ -1,6 +1,6 @@
 // The kafka source's membership of its consumer group: which partitions are this
 // instance's. The member fetches nothing (every partition it gets is paused; the
-// records come through lib/kafka/reader.ts), it only takes part in the group.
+// records come through lib/systems/kafka/reader.ts), it only takes part in the group.
 //
 // A rebalance must not hand a partition on while a batch holding part of it is in
 // flight (logged and emitted, not yet committed by the sinks): the new owner would

@@ -7,10 +7,10 @@
 // Kafka offsets are committed in a small transaction of a producer of our own
 // (TxnOffsetCommit) rather than by the group member: a member cannot commit while
 // its group rebalances, and that is exactly when the source must commit the batch
-// it has in flight before its partitions go to another member (lib/kafka/group.ts).
+// it has in flight before its partitions go to another member (lib/systems/kafka/group.ts).
 import type { Admin, Kafka, Producer } from 'kafkajs'
-import { UsageError } from '../core/errors.js'
-import { maskUrl } from '../core/secrets.js'
+import { UsageError } from '../../core/errors.js'
+import { maskUrl } from '../../core/secrets.js'
 import { instanceTag, whileRetriable } from './client.js'
 
 /** "topic\u0000partition" → the next offset to read */

@@ -8,9 +8,9 @@
 import fs from 'node:fs'
 import net from 'node:net'
 import type { Redis } from 'ioredis'
-import { usage } from '../core/errors.js'
-import { maskSecret, maskUrl } from '../core/secrets.js'
-import type { Definition } from '../core/types.js'
+import { usage } from '../../core/errors.js'
+import { maskSecret, maskUrl } from '../../core/secrets.js'
+import type { Definition } from '../../core/types.js'
 
 export const DEFAULT_URL = 'redis://127.0.0.1:6379'
 

@@ -3,9 +3,9 @@
 // and the like), each argument of which is a function of the record. All of it is
 // checked here, before anything is sent: a record that gives something that is not
 // a command is a bad record, never half a batch.
-import { excerpt, usage } from '../core/errors.js'
-import { compileFunction, type UserFunction } from '../core/functions.js'
-import { SKIP, type Context, type Definition, type OptionSpec } from '../core/types.js'
+import { excerpt, usage } from '../../core/errors.js'
+import { compileFunction, type UserFunction } from '../../core/functions.js'
+import { SKIP, type Context, type Definition, type OptionSpec } from '../../core/types.js'
 
 /** A Redis command: its name, then its arguments, all strings. */
 export type Command = string[]

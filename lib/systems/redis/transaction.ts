@@ -21,7 +21,7 @@
 // with them. Those refusals are returned to the operator, which sets their records
 // aside.
 import type { Redis } from 'ioredis'
-import { excerpt } from '../core/errors.js'
+import { excerpt } from '../../core/errors.js'
 import type { Command } from './commands.js'
 import { connect, describe, transient, type RedisUrl } from './client.js'
 

@@ -4,7 +4,7 @@
 // UPDATE with VALUES() makes the upsert and the add; MySQL 8.0.20+ warns that VALUES()
 // is deprecated there but still runs it, and it is what MariaDB knows.
 import type { Connection as Driver, RowDataPacket } from 'mysql2/promise'
-import { errorCode } from '../core/backoff.js'
+import { errorCode } from '../../core/backoff.js'
 import type { Column, Connection, Kind, Plan, Problem } from './connection.js'
 import { CREATE_COMMITS, conflictClause, createTable, insertHead, readCommit, writeCommit } from './statements.js'
 import type { SqlUrl } from './url.js'

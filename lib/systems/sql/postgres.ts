@@ -6,7 +6,7 @@
 // upsert, and needs a driver of its own.)
 import { createHash } from 'node:crypto'
 import type { Client } from 'pg'
-import { errorCode } from '../core/backoff.js'
+import { errorCode } from '../../core/backoff.js'
 import type { Column, Connection, Kind, Plan, Problem } from './connection.js'
 import { CREATE_COMMITS, conflictClause, createTable, insertHead, quote, readCommit, writeCommit } from './statements.js'
 import type { SqlUrl } from './url.js'

@@ -2,8 +2,8 @@
 // two columns, any other value as one. A value is checked against its column's kind
 // before the database sees it, so a record that cannot go in is refused naming the
 // column; what the database itself refuses (a constraint) is found by the writer.
-import { keyOf } from '../core/keys.js'
-import { shapeOf } from '../ops/shape.js'
+import { keyOf } from '../../core/keys.js'
+import { shapeOf } from '../../ops/shape.js'
 import type { Column, Kind, Plan } from './connection.js'
 import type { Dialect } from './url.js'
 

@@ -4,7 +4,7 @@
 //   mysql://USER:PASS@HOST:PORT/DB       MariaDB or MySQL (also mariadb://)
 //   postgres://USER:PASS@HOST:PORT/DB    PostgreSQL (also postgresql://)
 import fs from 'node:fs'
-import { maskUrl } from '../core/secrets.js'
+import { maskUrl } from '../../core/secrets.js'
 
 export type Dialect = 'sqlite' | 'mysql' | 'postgres'
 

@@ -3,13 +3,13 @@
 // with the sink's marker in dstream_commits. It is the Target of a TransactionalSink
 // (lib/ops/transactional.ts), which reads the marker, skips what was written and
 // retries while the database is away.
-import { BadInputError, RuntimeError } from '../core/errors.js'
-import { errorCode } from '../core/backoff.js'
-import { maskSecret } from '../core/secrets.js'
-import type { Context } from '../core/types.js'
-import type { Target } from '../ops/transactional.js'
+import { BadInputError, RuntimeError } from '../../core/errors.js'
+import { errorCode } from '../../core/backoff.js'
+import { maskSecret } from '../../core/secrets.js'
+import type { Context } from '../../core/types.js'
+import type { Target } from '../../ops/transactional.js'
 import { connect, type Column, type Connection, type Mode, type Plan } from './connection.js'
-import { defaultNames, shapeOf, valueAt } from '../ops/shape.js'
+import { defaultNames, shapeOf, valueAt } from '../../ops/shape.js'
 import { Unfit, kindOfValues, mergeByKey, rowMaker, type Merged, type RowMaker } from './rows.js'
 import { COMMITS } from './statements.js'
 import type { SqlUrl } from './url.js'

@@ -1,7 +1,7 @@
-// lib/kafka/client.ts without a broker: the retry of admin calls at start, what a failure to
+// lib/systems/kafka/client.ts without a broker: the retry of admin calls at start, what a failure to
 // connect says, and the settings read from the environment.
 import t from 'tap'
-import { connectionProblem, kafkaClient, whileRetriable } from '../../../lib/kafka/client.js'
+import { connectionProblem, kafkaClient, whileRetriable } from '../../../../lib/systems/kafka/client.js'
 
 const failure = (message: string, retriable: boolean) => Object.assign(new Error(message), { retriable })
 
