@@ -121,9 +121,9 @@ export interface Instance {
    */
   onBatch(records: unknown[], batch: BatchInfo, others?: unknown[][]): Emit | Promise<Emit>
   /**
-   * Operators with a `combiner`: a whole batch folded elsewhere (the worker threads
-   * of --partitions), as its own fold would have left it: key id → [key,
-   * accumulator], keys in first-seen order. Called instead of onBatch.
+   * A whole batch done elsewhere (the worker threads of --partitions), called instead
+   * of onBatch. Operators with a `combiner`: the batch folded as its own fold would
+   * have left it, key id → [key, accumulator], keys in first-seen order.
    */
   onCombined?(table: Map<string, [unknown, unknown]>, batch: BatchInfo): Emit
   /** end of input: release what init took (processes, files) */
@@ -197,7 +197,27 @@ export interface OperatorDefinition<O = any> extends Documented {
    * shares' accumulators of a key are merged with `merge`, Spark's map-side combine).
    */
   combiner?(opts: O & Common, scope: Record<string, unknown>): Reducer & { builtin?: string }
+  /**
+   * Keyed state that splits by key, for --partitions N: what one worker thread keeps
+   * and updates for the keys `owns` gives it (update-state-by-key). The threads'
+   * outputs merge by each key's first-seen place, and the checkpoint is the merged
+   * output, so it restores with any N.
+   */
+  statePart?(opts: O & Common, ctx: Context, owns: (key: unknown) => boolean): KeyedStatePart
   init(opts: O & Common, ctx: Context): Instance | Promise<Instance>
+}
+
+/** One worker thread's keys of an operator's keyed state (OperatorDefinition.statePart). */
+export interface KeyedStatePart {
+  /**
+   * A batch's [key, value] pairs of this thread's keys, in record order, with each
+   * pair's place in the stream's record order (what a key new to the state keeps as
+   * its first-seen place). Returns the thread's output pairs and each one's key's
+   * first-seen place, in that order.
+   */
+  batch(keys: unknown[], values: unknown[], places: number[]): { pairs: Array<[unknown, unknown]>, firsts: number[] }
+  /** The whole operator's checkpoint: the thread keeps its own keys of it. */
+  restore(saved: unknown): void
 }
 
 /** What a source is given: where to send its chunks, and stdin; it never writes stdout itself. */

@@ -1,33 +1,56 @@
 // One worker thread of --partitions (lib/engine/partitions.ts). It runs the
-// per-record operators in front of a keyed fold (flat-map, map, filter) on the
-// chunks it is handed, folds what they emit by key, and at the end of each batch
-// hands back its share: every key with its accumulator and the chunk the key first
-// came in, so that the shares merge in the order one fold would have seen the keys.
+// per-record operators in front of a keyed operator (flat-map, map, filter) on the
+// chunks it is handed, then either
+// - folds what they emit by key (a `combiner`), and at the end of each batch hands
+//   back its share: every key with its accumulator and the chunk the key first came
+//   in, so that the shares merge in the order one fold would have seen the keys; or
+// - deals the pairs to the threads that own their keys (keyed state, `statePart`):
+//   each pair goes, with its place in the batch, straight to its owner's port; at the
+//   end of the batch each thread takes its pairs in the stream's order, updates the
+//   state of its keys, and hands back its output with each key's first-seen place.
 import path from 'node:path'
-import { parentPort, workerData } from 'node:worker_threads'
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
 import { OperatorContext } from './context.js'
 import { DeadLetter } from '../durability/deadLetter.js'
 import { DstreamError, EXIT_FAILURE } from '../core/errors.js'
 import { loadScope } from '../core/functions.js'
+import { isPair } from '../core/keys.js'
 import { KeyedFold } from '../ops/keyed.js'
-import type { Common, Instance, OperatorDefinition } from '../core/types.js'
+import { ownerOf } from '../ops/state.js'
+import type { Common, Instance, KeyedStatePart, OperatorDefinition } from '../core/types.js'
 
 /** A stage as the worker rebuilds it: the module that exports its definition, and its options. */
 export interface WorkerStage { module: string, opts: Record<string, any> & Common }
 
-export interface WorkerSetup { prefix: WorkerStage[], keyed: WorkerStage }
+/**
+ * `me` of the threads; keyed state: `peers[j]` the port to thread j (none for `me`),
+ * whose keys are those ownerOf gives j.
+ */
+export interface WorkerSetup { prefix: WorkerStage[], keyed: WorkerStage, me: number, peers?: Array<MessagePort | undefined> }
 
-/** From the main thread: a chunk to fold (numbered in the order it came), or the end of a batch. */
+/**
+ * From the main thread: a chunk to work on (numbered in the order it came), the end
+ * of a batch (keyed state: `bases[seq]`, the place in the stream of chunk seq's first
+ * pair), or the operator's checkpoint to restore (keyed state).
+ */
 export type ToWorker =
   | { type: 'chunk', seq: number, time: number, interval: number, records: unknown[] }
-  | { type: 'end', time: number }
+  | { type: 'end', time: number, interval: number, bases?: number[] }
+  | { type: 'restore', saved: unknown }
 
-/** A worker's part of a batch: parallel arrays, in the order the keys entered its table. */
+/** A folding worker's part of a batch: parallel arrays, in the order the keys entered its table. */
 export interface Share { ids: string[], keys: unknown[], accs: unknown[], firsts: number[], setAside: number[] }
 
+/** A keyed state worker's output for a batch: its [key, state] pairs and each key's first-seen place, ascending. */
+export interface StateShare { pairs: Array<[unknown, unknown]>, firsts: number[], setAside: number[] }
+
+/** What one thread deals another for a chunk: the pairs of the keys it owns, with their places in the chunk. */
+interface Dealt { seq: number, keys: unknown[], values: unknown[], places: number[] }
+
 export type FromWorker =
-  | { type: 'folded', seq: number }
+  | { type: 'folded', seq: number, count: number }
   | { type: 'share', time: number, share: Share }
+  | { type: 'state', time: number, share: StateShare }
   | { type: 'stderr', text: string }
   | { type: 'failed', message: string, exitCode: number }
 
@@ -62,28 +85,48 @@ async function start (setup: WorkerSetup): Promise<(message: ToWorker) => Promis
     prefix.push({ instance: await def.init(stage.opts, p.ctx), part: p })
   }
   const keyed = await part(setup.keyed)
-  const fold = new KeyedFold(keyed.def.combiner!(setup.keyed.opts, keyed.part.ctx.scope), keyed.part.ctx)
   const parts = [...prefix.map(p => p.part), keyed.part]
+  const run = keyed.def.statePart ? stateWork(setup, keyed.def, keyed.part) : foldWork(setup, keyed.def, keyed.part)
+
+  /** what the per-record operators make of a chunk */
+  const records = async (message: ToWorker & { type: 'chunk' }): Promise<unknown[]> => {
+    const { time, interval } = message
+    let records = message.records
+    for (const { instance, part: p } of prefix) {
+      p.ctx.batch = { time, interval, more: true }
+      const out = await instance.onBatch(records, p.ctx.batch)
+      records = out ?? []
+    }
+    keyed.part.ctx.batch = { time, interval, more: true }
+    return records
+  }
+  /** the records each stage set aside since the last batch */
+  const setAside = (): number[] => parts.map(p => {
+    const n = p.deadLetter.count - p.reported
+    p.reported = p.deadLetter.count
+    return n
+  })
+  return message => run(message, records, setAside)
+}
+
+type Work = (message: ToWorker, records: (message: ToWorker & { type: 'chunk' }) => Promise<unknown[]>, setAside: () => number[]) => Promise<void>
+
+/** A keyed fold's share of each batch (a `combiner`). */
+function foldWork (setup: WorkerSetup, def: OperatorDefinition, keyed: Part): Work {
+  const fold = new KeyedFold(def.combiner!(setup.keyed.opts, keyed.ctx.scope), keyed.ctx)
   // the table's size after each chunk: keys past the previous size came in that chunk
   let bounds: Array<[seq: number, size: number]> = []
-
-  return async message => {
+  return async (message, records, setAside) => {
     if (message.type === 'chunk') {
-      const { seq, time, interval } = message
-      let records = message.records
-      for (const { instance, part: p } of prefix) {
-        p.ctx.batch = { time, interval, more: true }
-        const out = await instance.onBatch(records, p.ctx.batch)
-        records = out ?? []
-      }
-      keyed.part.ctx.batch = { time, interval, more: true }
-      fold.fold(records)
-      bounds.push([seq, fold.size])
-      post({ type: 'folded', seq })
+      const out = await records(message)
+      fold.fold(out)
+      bounds.push([message.seq, fold.size])
+      post({ type: 'folded', seq: message.seq, count: out.length })
       return
     }
+    if (message.type !== 'end') return
     const table = fold.takeTable()
-    const share: Share = { ids: [], keys: [], accs: [], firsts: [], setAside: [] }
+    const share: Share = { ids: [], keys: [], accs: [], firsts: [], setAside: setAside() }
     let b = 0
     for (const [id, [key, acc]] of table) {
       while (bounds[b][1] <= share.ids.length) b++
@@ -93,11 +136,62 @@ async function start (setup: WorkerSetup): Promise<(message: ToWorker) => Promis
       share.firsts.push(bounds[b][0])
     }
     bounds = []
-    for (const p of parts) {
-      share.setAside.push(p.deadLetter.count - p.reported)
-      p.reported = p.deadLetter.count
-    }
     post({ type: 'share', time: message.time, share })
+  }
+}
+
+/** The keyed state of the keys this thread owns (a `statePart`). */
+function stateWork (setup: WorkerSetup, def: OperatorDefinition, keyed: Part): Work {
+  const n = setup.peers!.length
+  const me = setup.me
+  const state: KeyedStatePart = def.statePart!(setup.keyed.opts, keyed.ctx, key => ownerOf(key, n) === me)
+  // what this thread owns of each chunk of the batch, by chunk number
+  let dealt = new Map<number, Dealt>()
+  let complete: { count: number, resolve: () => void } | undefined
+  const take = (d: Dealt): void => {
+    dealt.set(d.seq, d)
+    if (complete && dealt.size === complete.count) complete.resolve()
+  }
+  setup.peers!.forEach(port => port?.on('message', take))
+  return async (message, records, setAside) => {
+    if (message.type === 'restore') {
+      state.restore(message.saved)
+      return
+    }
+    if (message.type === 'chunk') {
+      const out = await records(message)
+      const deals: Dealt[] = Array.from({ length: n }, () => ({ seq: message.seq, keys: [], values: [], places: [] }))
+      for (let i = 0; i < out.length; i++) {
+        const record = out[i]
+        if (!isPair(record)) { keyed.ctx.badRecord(record, 'expected a [key, value] pair'); continue }
+        const d = deals[ownerOf(record[0], n)]
+        d.keys.push(record[0])
+        d.values.push(record[1])
+        d.places.push(i)
+      }
+      deals.forEach((d, j) => j === me ? take(d) : setup.peers![j]!.postMessage(d))
+      post({ type: 'folded', seq: message.seq, count: out.length })
+      return
+    }
+    // the end of the batch: every chunk's pairs of this thread's keys, in the stream's order
+    const bases = message.bases!
+    if (dealt.size < bases.length) await new Promise<void>(resolve => { complete = { count: bases.length, resolve } })
+    complete = undefined
+    const keys: unknown[] = []
+    const values: unknown[] = []
+    const places: number[] = []
+    for (let seq = 0; seq < bases.length; seq++) {
+      const d = dealt.get(seq)!
+      for (let i = 0; i < d.keys.length; i++) {
+        keys.push(d.keys[i])
+        values.push(d.values[i])
+        places.push(bases[seq] + d.places[i])
+      }
+    }
+    dealt = new Map()
+    keyed.ctx.batch = { time: message.time, interval: message.interval, more: false }
+    const { pairs, firsts } = state.batch(keys, values, places)
+    post({ type: 'state', time: message.time, share: { pairs, firsts, setAside: setAside() } })
   }
 }
 

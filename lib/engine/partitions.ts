@@ -13,13 +13,25 @@
 //   chunk 0 ──► worker 0: map, fold ─┐
 //   chunk 1 ──► worker 1: map, fold ─┼─ end of batch: shares ──► merge ──► the keyed Stage
 //   chunk 2 ──► worker 0: map, fold ─┘
-import { Worker } from 'node:worker_threads'
+//
+// Keyed state (update-state-by-key) is split by key instead: each worker keeps the
+// state of the keys that hash to it, and deals every pair it makes to its key's owner
+// (worker to worker, through ports of their own). At the end of the batch the main
+// thread tells each where in the stream every chunk's pairs begin; each updates its
+// keys and hands back its [key, state] pairs with each key's first-seen place, and
+// the main thread merges them by that place: the order of one table. The merged
+// output is the checkpoint, as it is on one thread, so a restart may use another N.
+//
+//   chunk 0 ──► worker 0: map, deal ──┬─► worker 0's keys ─┐
+//   chunk 1 ──► worker 1: map, deal ──┴─► worker 1's keys ─┴─ end of batch: outputs ──► merge by first place ──► the Stage
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads'
 import { Assembler } from '../core/assemble.js'
 import { DstreamError, RuntimeError, usage } from '../core/errors.js'
 import type { Reducer } from '../core/functions.js'
-import { SKIP, type Chunk, type Common, type Definition } from '../core/types.js'
+import { SKIP, type Chunk, type Common, type Definition, type Emit, type Instance } from '../core/types.js'
 import type { OperatorContext } from './context.js'
-import type { FromWorker, Share, ToWorker, WorkerSetup } from './partitionWorker.js'
+import { checkEntries } from '../ops/state.js'
+import type { FromWorker, Share, StateShare, ToWorker, WorkerSetup } from './partitionWorker.js'
 import type { Downstream, Stage } from './stage.js'
 
 /** Chunks a worker may have in hand before the reader waits: bounds the memory of a fast reader. */
@@ -33,16 +45,20 @@ class Partition {
   inFlight = 0
   private readonly shares: Waiter[] = []
   private readonly room: Waiter[] = []
+  private readonly drained: Waiter[] = []
   failure: Error | undefined
   private stopping = false
 
-  constructor (setup: WorkerSetup, stderr: (text: string) => void, private readonly onFailure: (err: Error) => void) {
-    this.worker = new Worker(new URL('./partitionWorker.js', import.meta.url), { workerData: setup })
+  /** `folded`: how many records the per-record operators made of chunk seq */
+  constructor (setup: WorkerSetup, transfer: MessagePort[], stderr: (text: string) => void, private readonly onFailure: (err: Error) => void, folded: (seq: number, count: number) => void) {
+    this.worker = new Worker(new URL('./partitionWorker.js', import.meta.url), { workerData: setup, transferList: transfer })
     this.worker.on('message', (message: FromWorker) => {
       if (message.type === 'folded') {
+        folded(message.seq, message.count)
         this.inFlight--
         this.room.shift()?.resolve(undefined)
-      } else if (message.type === 'share') this.shares.shift()?.resolve(message.share)
+        if (this.inFlight === 0) for (const w of this.drained.splice(0)) w.resolve(undefined)
+      } else if (message.type === 'share' || message.type === 'state') this.shares.shift()?.resolve(message.share)
       else if (message.type === 'stderr') stderr(message.text)
       else this.fail(new DstreamError(message.message, message.exitCode))
     })
@@ -63,7 +79,13 @@ class Partition {
     return this.waitOn(this.room)
   }
 
-  share (): Promise<Share> { return this.waitOn(this.shares) }
+  /** Resolves when every chunk sent has been worked on. */
+  allFolded (): Promise<void> | undefined {
+    if (this.inFlight === 0 && !this.failure) return undefined
+    return this.waitOn(this.drained)
+  }
+
+  share<T = Share> (): Promise<T> { return this.waitOn(this.shares) }
 
   private waitOn<T> (list: Waiter[]): Promise<T> {
     if (this.failure) return Promise.reject(this.failure)
@@ -73,18 +95,49 @@ class Partition {
   private fail (err: Error): void {
     if (this.failure) return
     this.failure = err
-    for (const w of [...this.room.splice(0), ...this.shares.splice(0)]) w.reject(err)
+    for (const w of [...this.room.splice(0), ...this.shares.splice(0), ...this.drained.splice(0)]) w.reject(err)
     this.onFailure(err)
   }
 }
 
 export interface PartitionsOptions {
-  setup: WorkerSetup
+  setup: Omit<WorkerSetup, 'me' | 'peers'>
   partitions: number
-  /** the keyed operator's reducer, whose merge joins the shares of a key */
-  reducer: Reducer & { builtin?: string }
+  /** a keyed fold: the operator's reducer, whose merge joins the shares of a key, and its instance, which takes the merged table */
+  fold?: { reducer: Reducer & { builtin?: string }, instance: Instance }
+  /** keyed state: what the operator's Stage holds in its place */
+  state?: PartitionedState
   /** the contexts of the stages the workers run, in order, the keyed one last */
   contexts: OperatorContext[]
+}
+
+/**
+ * A keyed state operator's instance in its Stage when worker threads keep the state:
+ * it emits the merged output of each batch and keeps it as the checkpoint (the whole
+ * state as [key, state] pairs); a checkpoint restored goes to the threads.
+ */
+export class PartitionedState implements Instance {
+  readonly input = 'batches'
+  private last: Array<[unknown, unknown]> = []
+  /** set by Partitions: hands a checkpoint to the threads */
+  restoreTo: ((saved: unknown) => void) | undefined
+
+  onBatch (): never { throw new RuntimeError('keyed state on worker threads takes whole batches from them, never records') }
+
+  /** A batch's merged output, kept as the checkpoint. */
+  emit (pairs: Array<[unknown, unknown]>): Emit {
+    this.last = pairs
+    return pairs
+  }
+
+  snapshot (): unknown { return this.last }
+  restore (saved: unknown): void {
+    checkEntries(saved)
+    this.last = saved as Array<[unknown, unknown]>
+    this.restoreTo!(saved)
+  }
+
+  keys (): number { return this.last.length }
 }
 
 export class Partitions implements Downstream {
@@ -94,12 +147,36 @@ export class Partitions implements Downstream {
   private seq = 0
   private extra: Record<string, unknown> | undefined
   private failure: Error | undefined
+  /** keyed state: how many records the per-record operators made of each chunk of the batch */
+  private counts: number[] = []
+  /** keyed state: the records made before this batch, in the whole run (where its places begin) */
+  private placed = 0
 
   /** `keyed`: the keyed operator's Stage, which takes each merged batch */
   constructor (private readonly o: PartitionsOptions, private readonly keyed: Stage) {
     const ctx = o.contexts[o.contexts.length - 1]
-    this.merge = o.reducer.builtin ? o.reducer.merge : ctx.guard(o.reducer.merge)
-    this.partitions = Array.from({ length: o.partitions }, () => new Partition(o.setup, ctx.stderr, err => { this.failure ??= err }))
+    const merge = o.fold?.reducer.merge ?? (() => SKIP)
+    this.merge = o.fold?.reducer.builtin ? merge : ctx.guard(merge)
+    const n = o.partitions
+    // keyed state: a port between every two threads, for the pairs they deal each other
+    const peers: Array<Array<MessagePort | undefined>> = Array.from({ length: n }, () => new Array(n).fill(undefined))
+    if (o.state) {
+      for (let i = 0; i < n; i++) {
+        for (let j = i + 1; j < n; j++) {
+          const { port1, port2 } = new MessageChannel()
+          peers[i][j] = port1
+          peers[j][i] = port2
+        }
+      }
+      o.state.restoreTo = saved => { for (const p of this.partitions) p.send({ type: 'restore', saved }) }
+    }
+    this.partitions = peers.map((mine, me) => new Partition(
+      o.state ? { ...o.setup, me, peers: mine } : { ...o.setup, me },
+      mine.filter((port): port is MessagePort => port !== undefined),
+      ctx.stderr,
+      err => { this.failure ??= err },
+      (seq, count) => { this.counts[seq] = count }
+    ))
   }
 
   accept (chunk: Chunk, bytes?: number): void | Promise<void> {
@@ -111,6 +188,8 @@ export class Partitions implements Downstream {
       return
     }
     this.order.track(chunk)
+    // the keyed state is restored before the threads see a record of the run
+    this.keyed.restoreBefore(chunk.time)
     this.keyed.watch?.arrive(chunk, bytes)
     if (chunk.extra) this.extra = { ...this.extra, ...chunk.extra }
     let sent: Promise<void> | undefined
@@ -127,15 +206,41 @@ export class Partitions implements Downstream {
 
   /** The end of a batch: every worker's share, merged, to the keyed Stage. */
   private async close (time: number, interval: number): Promise<void> {
-    for (const p of this.partitions) p.send({ type: 'end', time })
-    const shares = await Promise.all(this.partitions.map(p => p.share()))
-    for (const share of shares) share.setAside.forEach((n, i) => this.o.contexts[i].counted(n))
-    // a user merge that throws names this batch
-    this.o.contexts[this.o.contexts.length - 1].batch = { time, interval, more: false }
     const extra = this.extra
     this.extra = undefined
+    if (this.o.state) {
+      await this.closeState(time, interval, extra)
+      return
+    }
+    for (const p of this.partitions) p.send({ type: 'end', time, interval })
+    const shares = await Promise.all(this.partitions.map(p => p.share()))
+    this.countSetAside(shares)
+    // a user merge that throws names this batch
+    this.o.contexts[this.o.contexts.length - 1].batch = { time, interval, more: false }
     this.seq = 0
-    await this.keyed.combined(this.merged(shares), time, interval, extra)
+    const table = this.merged(shares)
+    await this.keyed.combined(batch => this.o.fold!.instance.onCombined!(table, batch), time, interval, extra)
+  }
+
+  /** Keyed state: where each chunk's pairs begin in the stream, to every thread; their outputs merged by first-seen place. */
+  private async closeState (time: number, interval: number, extra: Record<string, unknown> | undefined): Promise<void> {
+    await Promise.all(this.partitions.map(p => p.allFolded()))
+    const bases: number[] = []
+    for (let seq = 0; seq < this.seq; seq++) {
+      bases.push(this.placed)
+      this.placed += this.counts[seq]
+    }
+    this.counts = []
+    this.seq = 0
+    for (const p of this.partitions) p.send({ type: 'end', time, interval, bases })
+    const shares = await Promise.all(this.partitions.map(p => p.share<StateShare>()))
+    this.countSetAside(shares)
+    const pairs = mergedByFirst(shares)
+    await this.keyed.combined(() => this.o.state!.emit(pairs), time, interval, extra)
+  }
+
+  private countSetAside (shares: Array<{ setAside: number[] }>): void {
+    for (const share of shares) share.setAside.forEach((n, i) => this.o.contexts[i].counted(n))
   }
 
   /** The shares as one fold's table: each key's accumulators merged, keys by (first chunk, place in it). */
@@ -179,6 +284,21 @@ export class Partitions implements Downstream {
   }
 }
 
+/** The threads' outputs, each ascending by first-seen place, as one list in that order. */
+function mergedByFirst (shares: StateShare[]): Array<[unknown, unknown]> {
+  if (shares.length === 1) return shares[0].pairs
+  const out: Array<[unknown, unknown]> = []
+  const at = shares.map(() => 0)
+  for (;;) {
+    let best = -1
+    for (let s = 0; s < shares.length; s++) {
+      if (at[s] < shares[s].firsts.length && (best < 0 || shares[s].firsts[at[s]] < shares[best].firsts[at[best]])) best = s
+    }
+    if (best < 0) return out
+    out.push(shares[best].pairs[at[best]++])
+  }
+}
+
 export interface PlanSpec { def: Definition, opts: Record<string, any> & Common, module?: string }
 
 /**
@@ -195,7 +315,7 @@ export function partitionPlan (specs: PlanSpec[]): { from: number, to: number, p
   if (to < 0) return undefined
   const keyed = specs[to]
   const partitions = keyed.opts.partitions
-  if (keyed.def.kind !== 'operator' || !keyed.def.combiner) return { refused: `${keyed.def.name} has no worker threads yet; --partitions ${partitions} is accepted and it runs on one`, at: to }
+  if (keyed.def.kind !== 'operator' || !(keyed.def.combiner || keyed.def.statePart)) return { refused: `${keyed.def.name} has no worker threads yet; --partitions ${partitions} is accepted and it runs on one`, at: to }
   const from = specs[0].def.kind === 'source' ? 1 : 0
   const between = specs.slice(from, to)
   const blocking = between.find(s => s.def.kind !== 'operator' || !s.def.perRecord)

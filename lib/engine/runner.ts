@@ -11,7 +11,7 @@ import { DstreamError, EXIT_FAILURE, UsageError, usage } from '../core/errors.js
 import { loadScope } from '../core/functions.js'
 import { readChunks } from './input.js'
 import { Output } from './output.js'
-import { Partitions, partitionPlan } from './partitions.js'
+import { PartitionedState, Partitions, partitionPlan } from './partitions.js'
 import { Serial } from '../core/serial.js'
 import { Stage, type Durability, type Downstream } from './stage.js'
 import { Checkpoint } from '../durability/checkpoint.js'
@@ -99,16 +99,21 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
         if (!fs.existsSync(file)) throw new UsageError(`dstream ${m.def.name}: --with ${file}: no such file or FIFO`)
       }
       const spec = specs[i]
-      const stage: Stage = new Stage(m.def, m.instance!, m.ctx, next, withPaths, commits.has(spec) ? { commit: commits.get(spec) } : durability(m.def, m.opts, m.instance!), watches[i])
+      const takenOver = partitioned && i === partitioned.to
+      // keyed state on worker threads: the Stage holds the threads' merged output in the operator's place
+      const state = takenOver && m.def.statePart ? new PartitionedState() : undefined
+      const instance = state ?? m.instance!
+      const stage: Stage = new Stage(m.def, instance, m.ctx, next, withPaths, commits.has(spec) ? { commit: commits.get(spec) } : durability(m.def, m.opts, instance), watches[i])
       withPaths.forEach((file, k) => withReaders.push(readWith(file, k + 1, stage, m.ctx)))
       next = stage
-      if (partitioned && i === partitioned.to) {
-        // worker threads fold the batches, and this Stage takes them folded
+      if (takenOver) {
+        // worker threads work on the batches, and this Stage takes them done
         const taken = specs.slice(partitioned.from, i + 1).map(s => ({ module: s.module!, opts: s.opts }))
         partitions = new Partitions({
           setup: { prefix: taken.slice(0, -1), keyed: taken[taken.length - 1] },
           partitions: partitioned.partitions,
-          reducer: m.def.combiner!(m.opts, m.ctx.scope),
+          fold: state ? undefined : { reducer: m.def.combiner!(m.opts, m.ctx.scope), instance },
+          state,
           contexts: made.slice(partitioned.from, i + 1).map(x => x.ctx)
         }, stage)
         next = partitions

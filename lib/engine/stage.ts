@@ -10,7 +10,7 @@ import { RuntimeError } from '../core/errors.js'
 import { Merger } from './merge.js'
 import type { OperatorContext } from './context.js'
 import { membersOf, restartPoint } from '../durability/pipeline.js'
-import type { Chunk, Emit, Instance, OperatorDefinition } from '../core/types.js'
+import type { BatchInfo, Chunk, Emit, Instance, OperatorDefinition } from '../core/types.js'
 import type { BatchWatch } from '../metrics/watch.js'
 
 /**
@@ -89,17 +89,18 @@ export class Stage implements Downstream {
   }
 
   /**
-   * A whole batch folded by the worker threads of --partitions (lib/engine/partitions.ts,
-   * which checked the order of its chunks and counted them in): handed to the
-   * operator's onCombined, then on as any batch is.
+   * A whole batch worked on by the worker threads of --partitions (lib/engine/partitions.ts,
+   * which checked the order of its chunks and counted them in): `work` gives the
+   * operator's output for it (a fold's table through onCombined, or keyed state's
+   * merged output), which goes on as any batch's does.
    */
-  combined (table: Map<string, [unknown, unknown]>, time: number, interval: number, extra: Record<string, unknown> | undefined): void | Promise<void> {
+  combined (work: (batch: BatchInfo) => Emit, time: number, interval: number, extra: Record<string, unknown> | undefined): void | Promise<void> {
     this.order.track({ time, interval, records: [] })
     this.restoreBefore(time)
     this.ctx.batch = { time, interval, more: false }
     const output = this.outputIntervalFor(interval)
     const start = this.watch ? performance.now() : 0
-    const out = this.instance.onCombined!(table, this.ctx.batch)
+    const out = work(this.ctx.batch)
     this.watch?.worked(performance.now() - start)
     return this.closed(out, time, output, false, extra)
   }
@@ -181,9 +182,10 @@ export class Stage implements Downstream {
   /**
    * At the first input: roll the state back to the version before it. Versions at
    * or after it belong to batches that are being replayed (or to a run whose input
-   * was not replayable); they are dropped and made again.
+   * was not replayable); they are dropped and made again. Done once; --partitions
+   * calls it at its first chunk, before the threads see a record.
    */
-  private restoreBefore (time: number): void {
+  restoreBefore (time: number): void {
     const checkpoint = this.durability.checkpoint
     if (!checkpoint || this.restored) return
     this.restored = true

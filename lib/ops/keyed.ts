@@ -99,7 +99,7 @@ export class ValueCounts {
  * combine-by-key; lib/engine/partitions.ts).
  */
 export const PARTITIONS_OPTION: Record<string, OptionSpec> = {
-  partitions: { type: 'number', meta: 'N', describe: "Spark's numPartitions: fold on N worker threads, the map, flat-map, filter before it in a fused chain with it (default 1)" }
+  partitions: { type: 'number', meta: 'N', runOnly: true, describe: "Spark's numPartitions: fold on N worker threads, the map, flat-map, filter before it in a fused chain with it (default 1)" }
 }
 
 /** What --partitions does, for those operators' descriptions. */
@@ -117,5 +117,5 @@ and a piped chain keeps both cores busy with its processes already. Give
 
 /** Spark's numPartitions on the shuffling operators with no worker threads yet: accepted so Spark habits work, and ignored. */
 export const ACCEPTED_PARTITIONS_OPTION: Record<string, OptionSpec> = {
-  partitions: { type: 'number', meta: 'N', describe: "Spark's numPartitions; accepted for compatibility: this operator runs on one thread (it says so when N > 1)" }
+  partitions: { type: 'number', meta: 'N', runOnly: true, describe: "Spark's numPartitions; accepted for compatibility: this operator runs on one thread (it says so when N > 1)" }
 }

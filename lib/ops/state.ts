@@ -2,7 +2,9 @@
 // first-seen order (a Map keeps insertion order; a removed key that comes back is
 // new), with its snapshot as plain JSON for the runner's checkpoints. Keys can be
 // arrays or objects, so the snapshot is a list of [key, state] (or [key, state,
-// time]) entries, not an object.
+// time]) entries, not an object. With --partitions each worker thread keeps the
+// keys it owns (ownerOf), and each entry its first-seen place in the whole stream,
+// so the threads' outputs merge into the order one table would have kept.
 import { Dataset } from './dataset.js'
 import { BadInputError, UsageError, excerpt, usage } from '../core/errors.js'
 import { isPair, keyOf } from '../core/keys.js'
@@ -14,6 +16,26 @@ export interface Entry {
   state: unknown
   /** the batch time of the key's last update (map-with-state's timeouts) */
   time?: number
+  /** update-state-by-key: the key's values in the batch being folded, in record order */
+  values?: unknown[]
+  /**
+   * --partitions: where the key was first seen, a place in the stream's record order
+   * (restored and initial keys: negative, in their order), to merge the threads' tables
+   */
+  first?: number
+}
+
+/** Every entry made with all its fields, so the million entries of a large state share one shape (V8: no property added later, no slower access). */
+function newEntry (key: unknown, state: unknown, time?: number, first?: number): Entry {
+  return { key, state, time, values: undefined, first }
+}
+
+/** The worker thread of --partitions N that keeps a key: a hash of its id (FNV-1a), mod N. */
+export function ownerOf (key: unknown, n: number): number {
+  const id = keyOf(key)
+  let h = 0x811c9dc5
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193)
+  return (h >>> 0) % n
 }
 
 /** [key, state] or [key, state, time] */
@@ -22,8 +44,9 @@ export type StateEntries = Array<[unknown, unknown] | [unknown, unknown, number]
 export class KeyedState {
   private readonly table = new Map<string, Entry>()
 
-  constructor (initial: Array<[unknown, unknown]> = []) {
-    for (const [key, state] of initial) this.table.set(keyOf(key), { key, state })
+  /** `owns`: the keys this table keeps, of the initial ones and of a restored checkpoint (--partitions) */
+  constructor (initial: Array<[unknown, unknown]> = [], private readonly owns?: (key: unknown) => boolean) {
+    initial.forEach(([key, state], i) => { if (!owns || owns(key)) this.table.set(keyOf(key), newEntry(key, state, undefined, i - initial.length)) })
   }
 
   get size (): number { return this.table.size }
@@ -33,8 +56,23 @@ export class KeyedState {
   /** The key's id; an entry without state is made for a key not held. */
   touch (key: unknown): string {
     const id = keyOf(key)
-    if (!this.table.has(id)) this.table.set(id, { key, state: undefined })
+    if (!this.table.has(id)) this.table.set(id, newEntry(key, undefined))
     return id
+  }
+
+  /**
+   * The key's entry; an entry without state is made for a key not held (one lookup:
+   * the hot path of a batch), `first` its place in the stream (--partitions).
+   */
+  entry (key: unknown, first?: number): Entry {
+    // keyOf's own rule for a string key, without the call
+    const id = typeof key === 'string' && key.charCodeAt(0) !== 0 ? key : keyOf(key)
+    let entry = this.table.get(id)
+    if (entry === undefined) {
+      entry = newEntry(key, undefined, undefined, first)
+      this.table.set(id, entry)
+    }
+    return entry
   }
 
   remove (id: string): void { this.table.delete(id) }
@@ -60,11 +98,16 @@ export class KeyedState {
 
   /** Throws when the checkpoint holds something else; the runner names the file. */
   restore (saved: unknown): void {
-    if (!Array.isArray(saved) || !saved.every(e => Array.isArray(e) && (e.length === 2 || (e.length === 3 && typeof e[2] === 'number')))) {
-      throw new Error(`the state is not a list of [key, state] entries, but ${excerpt(saved)}`)
-    }
+    checkEntries(saved)
     this.table.clear()
-    for (const [key, state, time] of saved as StateEntries) this.table.set(keyOf(key), time === undefined ? { key, state } : { key, state, time })
+    saved.forEach(([key, state, time], i) => { if (!this.owns || this.owns(key)) this.table.set(keyOf(key), newEntry(key, state, time, i - saved.length)) })
+  }
+}
+
+/** Throws when a checkpoint holds something else than state entries; the runner names the file. */
+export function checkEntries (saved: unknown): asserts saved is StateEntries {
+  if (!Array.isArray(saved) || !saved.every(e => Array.isArray(e) && (e.length === 2 || (e.length === 3 && typeof e[2] === 'number')))) {
+    throw new Error(`the state is not a list of [key, state] entries, but ${excerpt(saved)}`)
   }
 }
 

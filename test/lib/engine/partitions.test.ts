@@ -62,6 +62,43 @@ t.test('a window: the batches folded by the threads go into one window, checkpoi
   t.equal(first.stdout + rest.stdout, whole.stdout, 'a run split in two gives the output of one run')
 })
 
+t.test('keyed state split by key over the threads: the output and checkpoints of one thread', async t => {
+  const stdin = input(3, 7, 8, 30)
+  const chain = "dstream flat-map '_.split(\" \")' then map 'w => [w.length % 4 ? w : { w }, w.length]' then update-state-by-key FN --partitions N"
+  const fns = {
+    'a running sum': "'(vs, s = 0) => vs.reduce((a, b) => a + b, s)'",
+    // the order of each key's values counts, and keys go and come back (new each time)
+    'order of values, keys removed and back': "'(vs, s) => vs.length ? (s ?? \"\") .slice(-4) + vs.join(\".\") : undefined'",
+    'the batch time and the key': "'(vs, s, k, time) => vs.length > 2 ? [time, k] : s'"
+  }
+  for (const [what, fn] of Object.entries(fns)) await same(t, chain.replace('FN', fn), stdin, [1, 2, 3], what)
+  const piped = await sh(`dstream flat-map '_.split(" ")' | dstream map '[_, 1]' | dstream update-state-by-key '(vs, s = 0) => s + vs.length'`, { input: stdin })
+  const fused = await sh(`dstream flat-map '_.split(" ")' then map '[_, 1]' then update-state-by-key '(vs, s = 0) => s + vs.length' --partitions 2`, { input: stdin })
+  t.equal(fused.stdout, piped.stdout, 'and the output of the piped chain')
+
+  // --initial: each thread keeps its own keys of it, in the file's order
+  const dir = freshDir()
+  fs.writeFileSync(path.join(dir, 'initial.json'), JSON.stringify([['zeta', 100], ['spark', 1000], [['x'], 5], ['kafka', 10]]))
+  fs.writeFileSync(path.join(dir, 'in'), stdin)
+  const initial = await Promise.all([1, 2].map(n => sh(`dstream flat-map '_.split(" ")' then map '[_, 1]' then update-state-by-key '(vs, s = 0) => s + vs.length' --initial initial.json --partitions ${n} < in`, { cwd: dir })))
+  t.same(initial.map(r => r.code), [0, 0], initial.map(r => r.stderr).join(''))
+  t.equal(initial[1].stdout, initial[0].stdout, '--initial: the output of one thread')
+  t.same(JSON.parse(initial[1].stdout.split('\n')[0]).records.slice(0, 4), [['zeta', 100], ['spark', JSON.parse(initial[1].stdout.split('\n')[0]).records[1][1]], [['x'], 5], ['kafka', JSON.parse(initial[1].stdout.split('\n')[0]).records[3][1]]], 'the initial keys first, in the file\'s order')
+
+  // a run split in two over one state directory, with another N each time, gives the output of one run
+  const lines = stdin.trim().split('\n')
+  const half = lines.findIndex(l => JSON.parse(l).time === 4000 && !JSON.parse(l).more) + 1
+  fs.writeFileSync(path.join(dir, 'first'), lines.slice(0, half).join('\n') + '\n')
+  fs.writeFileSync(path.join(dir, 'rest'), lines.slice(half).join('\n') + '\n')
+  const run = (n: number, dirName: string, file: string) => sh(`dstream flat-map '_.split(" ")' then map '[_, 1]' then update-state-by-key '(vs, s) => vs.length ? [...(s ?? []), vs.length].slice(-3) : undefined' --partitions ${n} --state-dir ${dirName} < ${file}`, { cwd: dir })
+  const whole = await run(1, 'whole', 'in')
+  const first = await run(2, 'split', 'first')
+  const rest = await run(3, 'split', 'rest')
+  t.same([whole.code, first.code, rest.code], [0, 0, 0], whole.stderr + first.stderr + rest.stderr)
+  t.match(rest.stderr, /resuming from the checkpoint of batch 4000/, 'the second run starts from the checkpoint')
+  t.equal(first.stdout + rest.stdout, whole.stdout, 'two threads, then three, give the output of one run on one thread')
+})
+
 t.test('behind a source, fused', async t => {
   const dir = freshDir()
   const lines = input(11, 1, 1, 3000).split('\n').filter(Boolean).map(l => JSON.parse(l).records).flat().join('\n') + '\n'
@@ -92,6 +129,14 @@ t.test('errors in a worker name the operator, the batch and the record', async t
   const bad = await sh("dstream map '_' then reduce-by-key sum --partitions 2", { input: batchLines([[['a', 1], 'not a pair']]) })
   t.equal(bad.code, 65, 'a record that is not a pair: exit 65')
   t.match(bad.stderr, /^dstream reduce-by-key: batch 1000: expected a \[key, value\] pair: "not a pair"/)
+
+  const state = await sh("dstream map '_' then update-state-by-key '(vs, s = 0) => { if (vs.includes(13)) throw new Error(\"thirteen\"); return s + vs.length }' --partitions 2", { input: batchLines([[['a', 1], ['b', 2]], [['a', 13], ['c', 1]]]) })
+  t.equal(state.code, 65, 'an update function that throws: exit 65')
+  t.match(state.stderr, /^dstream update-state-by-key: batch 2000: function threw Error: thirteen\n\s+on .*"a"/, state.stderr)
+  t.same(state.stdout.trim().split('\n').map(l => JSON.parse(l).records), [[['a', 1], ['b', 1]]], 'the batches before it went out')
+  const notPair = await sh("dstream map '_' then update-state-by-key '(vs, s = 0) => s + vs.length' --partitions 2", { input: batchLines([[['a', 1], 7]]) })
+  t.equal(notPair.code, 65, 'keyed state, a record that is not a pair: exit 65')
+  t.match(notPair.stderr, /^dstream update-state-by-key: batch 1000: expected a \[key, value\] pair: 7/)
 
   const cut = await sh('dstream map _ then reduce-by-key sum --partitions 2', { input: '{"time":1000,"interval":1000,"records":[["a",1]],"more":true}\n' })
   t.equal(cut.code, 1, 'input that ends inside a batch: exit 1')
