@@ -76,7 +76,7 @@ one thread and says so.`,
       restore: saved => state.restore(saved)
     }
   },
-  statePart (opts, ctx, owns) {
+  keyedPart (opts, ctx, owns) {
     const state = new KeyedState(loadInitial(updateStateByKey, opts.initial), owns)
     const updater = stateUpdater(opts, ctx, state)
     return {

@@ -200,15 +200,16 @@ export interface OperatorDefinition<O = any> extends Documented {
   /**
    * Keyed state that splits by key, for --partitions N: what one worker thread keeps
    * and updates for the keys `owns` gives it (update-state-by-key). The threads'
-   * outputs merge by each key's first-seen place, and the checkpoint is the merged
-   * output, so it restores with any N.
+   * outputs merge by each key's first-seen place. The operator's output is its whole
+   * state as [key, state] pairs, and the merged output is its checkpoint, so it
+   * restores with any N.
    */
-  statePart?(opts: O & Common, ctx: Context, owns: (key: unknown) => boolean): KeyedStatePart
+  keyedPart?(opts: O & Common, ctx: Context, owns: (key: unknown) => boolean): KeyedPart
   init(opts: O & Common, ctx: Context): Instance | Promise<Instance>
 }
 
-/** One worker thread's keys of an operator's keyed state (OperatorDefinition.statePart). */
-export interface KeyedStatePart {
+/** What one worker thread keeps and does for its keys of an operator's state (OperatorDefinition.keyedPart). */
+export interface KeyedPart {
   /**
    * A batch's [key, value] pairs of this thread's keys, in record order, with each
    * pair's place in the stream's record order (what a key new to the state keeps as
@@ -216,7 +217,7 @@ export interface KeyedStatePart {
    * first-seen place, in that order.
    */
   batch(keys: unknown[], values: unknown[], places: number[]): { pairs: Array<[unknown, unknown]>, firsts: number[] }
-  /** The whole operator's checkpoint: the thread keeps its own keys of it. */
+  /** The operator's checkpoint, whole: the thread keeps its own keys of it. */
   restore(saved: unknown): void
 }
 

@@ -4,7 +4,7 @@
 // - folds what they emit by key (a `combiner`), and at the end of each batch hands
 //   back its share: every key with its accumulator and the chunk the key first came
 //   in, so that the shares merge in the order one fold would have seen the keys; or
-// - deals the pairs to the threads that own their keys (keyed state, `statePart`):
+// - deals the pairs to the threads that own their keys (keyed state, a `keyedPart`):
 //   each pair goes, with its place in the batch, straight to its owner's port; at the
 //   end of the batch each thread takes its pairs in the stream's order, updates the
 //   state of its keys, and hands back its output with each key's first-seen place.
@@ -17,7 +17,7 @@ import { loadScope } from '../core/functions.js'
 import { isPair } from '../core/keys.js'
 import { KeyedFold } from '../ops/keyed.js'
 import { ownerOf } from '../ops/state.js'
-import type { Common, Instance, KeyedStatePart, OperatorDefinition } from '../core/types.js'
+import type { Common, Instance, KeyedPart, OperatorDefinition } from '../core/types.js'
 
 /** A stage as the worker rebuilds it: the module that exports its definition, and its options. */
 export interface WorkerStage { module: string, opts: Record<string, any> & Common }
@@ -30,8 +30,8 @@ export interface WorkerSetup { prefix: WorkerStage[], keyed: WorkerStage, me: nu
 
 /**
  * From the main thread: a chunk to work on (numbered in the order it came), the end
- * of a batch (keyed state: `bases[seq]`, the place in the stream of chunk seq's first
- * pair), or the operator's checkpoint to restore (keyed state).
+ * of a batch (split by key: `bases[seq]`, the place in the stream of chunk seq's first
+ * pair), or a stateful operator's checkpoint to restore.
  */
 export type ToWorker =
   | { type: 'chunk', seq: number, time: number, interval: number, records: unknown[] }
@@ -41,8 +41,8 @@ export type ToWorker =
 /** A folding worker's part of a batch: parallel arrays, in the order the keys entered its table. */
 export interface Share { ids: string[], keys: unknown[], accs: unknown[], firsts: number[], setAside: number[] }
 
-/** A keyed state worker's output for a batch: its [key, state] pairs and each key's first-seen place, ascending. */
-export interface StateShare { pairs: Array<[unknown, unknown]>, firsts: number[], setAside: number[] }
+/** A worker's output for a batch, split by key: its pairs and each key's first-seen place, ascending. */
+export interface KeyShare { pairs: Array<[unknown, unknown]>, firsts: number[], setAside: number[] }
 
 /** What one thread deals another for a chunk: the pairs of the keys it owns, with their places in the chunk. */
 interface Dealt { seq: number, keys: unknown[], values: unknown[], places: number[] }
@@ -50,7 +50,7 @@ interface Dealt { seq: number, keys: unknown[], values: unknown[], places: numbe
 export type FromWorker =
   | { type: 'folded', seq: number, count: number }
   | { type: 'share', time: number, share: Share }
-  | { type: 'state', time: number, share: StateShare }
+  | { type: 'keys', time: number, share: KeyShare }
   | { type: 'stderr', text: string }
   | { type: 'failed', message: string, exitCode: number }
 
@@ -86,7 +86,7 @@ async function start (setup: WorkerSetup): Promise<(message: ToWorker) => Promis
   }
   const keyed = await part(setup.keyed)
   const parts = [...prefix.map(p => p.part), keyed.part]
-  const run = keyed.def.statePart ? stateWork(setup, keyed.def, keyed.part) : foldWork(setup, keyed.def, keyed.part)
+  const run = keyed.def.keyedPart ? keyWork(setup, keyed.def, keyed.part) : foldWork(setup, keyed.def, keyed.part)
 
   /** what the per-record operators make of a chunk */
   const records = async (message: ToWorker & { type: 'chunk' }): Promise<unknown[]> => {
@@ -140,11 +140,11 @@ function foldWork (setup: WorkerSetup, def: OperatorDefinition, keyed: Part): Wo
   }
 }
 
-/** The keyed state of the keys this thread owns (a `statePart`). */
-function stateWork (setup: WorkerSetup, def: OperatorDefinition, keyed: Part): Work {
+/** The keyed state of the keys this thread owns (a `keyedPart`). */
+function keyWork (setup: WorkerSetup, def: OperatorDefinition, keyed: Part): Work {
   const n = setup.peers!.length
   const me = setup.me
-  const state: KeyedStatePart = def.statePart!(setup.keyed.opts, keyed.ctx, key => ownerOf(key, n) === me)
+  const part: KeyedPart = def.keyedPart!(setup.keyed.opts, keyed.ctx, key => ownerOf(key, n) === me)
   // what this thread owns of each chunk of the batch, by chunk number
   let dealt = new Map<number, Dealt>()
   let complete: { count: number, resolve: () => void } | undefined
@@ -155,7 +155,7 @@ function stateWork (setup: WorkerSetup, def: OperatorDefinition, keyed: Part): W
   setup.peers!.forEach(port => port?.on('message', take))
   return async (message, records, setAside) => {
     if (message.type === 'restore') {
-      state.restore(message.saved)
+      part.restore(message.saved)
       return
     }
     if (message.type === 'chunk') {
@@ -190,8 +190,8 @@ function stateWork (setup: WorkerSetup, def: OperatorDefinition, keyed: Part): W
     }
     dealt = new Map()
     keyed.ctx.batch = { time: message.time, interval: message.interval, more: false }
-    const { pairs, firsts } = state.batch(keys, values, places)
-    post({ type: 'state', time: message.time, share: { pairs, firsts, setAside: setAside() } })
+    const { pairs, firsts } = part.batch(keys, values, places)
+    post({ type: 'keys', time: message.time, share: { pairs, firsts, setAside: setAside() } })
   }
 }
 

@@ -100,9 +100,9 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
       }
       const spec = specs[i]
       const takenOver = partitioned && i === partitioned.to
-      // keyed state on worker threads: the Stage holds the threads' merged output in the operator's place
-      const state = takenOver && m.def.statePart ? new PartitionedState() : undefined
-      const instance = state ?? m.instance!
+      // split by key over worker threads: the Stage holds their merged output in the operator's place
+      const byKey = takenOver && m.def.keyedPart ? new PartitionedState() : undefined
+      const instance = byKey ?? m.instance!
       const stage: Stage = new Stage(m.def, instance, m.ctx, next, withPaths, commits.has(spec) ? { commit: commits.get(spec) } : durability(m.def, m.opts, instance), watches[i])
       withPaths.forEach((file, k) => withReaders.push(readWith(file, k + 1, stage, m.ctx)))
       next = stage
@@ -112,8 +112,8 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
         partitions = new Partitions({
           setup: { prefix: taken.slice(0, -1), keyed: taken[taken.length - 1] },
           partitions: partitioned.partitions,
-          fold: state ? undefined : { reducer: m.def.combiner!(m.opts, m.ctx.scope), instance },
-          state,
+          fold: byKey ? undefined : { reducer: m.def.combiner!(m.opts, m.ctx.scope), instance },
+          byKey,
           contexts: made.slice(partitioned.from, i + 1).map(x => x.ctx)
         }, stage)
         next = partitions

@@ -149,9 +149,9 @@ t.test('where workers cannot take over, one thread, said once', async t => {
   t.equal(notPerRecord.code, 0, notPerRecord.stderr)
   t.match(notPerRecord.stderr, /dstream reduce-by-key: --partitions 2 runs on one thread here: .*drop-duplicates is not one/)
   t.same(JSON.parse(notPerRecord.stdout).records, [['a', 4], ['b', 2]])
-  const noWorkers = await sh('dstream group-by-key --partitions 2', { input: stdin })
+  const noWorkers = await sh('dstream map _ then count-by-value --partitions 2', { input: stdin })
   t.equal(noWorkers.code, 0, noWorkers.stderr)
-  t.match(noWorkers.stderr, /dstream group-by-key: group-by-key has no worker threads yet/)
+  t.match(noWorkers.stderr, /dstream count-by-value: count-by-value has no worker threads yet/)
   for (const n of ['0', '1.5']) {
     const wrong = await sh(`dstream reduce-by-key sum --partitions ${n}`, { input: stdin })
     t.equal(wrong.code, 2, `--partitions ${n}: exit 2`)
