@@ -12,9 +12,9 @@ import { UsageError, usage } from '../lib/core/errors.js'
 import { compileFunction } from '../lib/core/functions.js'
 import { isPair, keyOf } from '../lib/core/keys.js'
 import { KeyedState, loadInitial } from '../lib/ops/state.js'
-import { SKIP, type OperatorDefinition } from '../lib/core/types.js'
+import { SKIP, type Context, type OperatorDefinition } from '../lib/core/types.js'
 
-interface MapWithStateOptions { fn: string, timeout?: string, initial?: string, snapshots?: boolean }
+interface MapWithStateOptions { fn: string, timeout?: string, initial?: string, snapshots?: boolean, partitions?: number }
 
 /** Spark's State[S] for one call of FN; changes take effect only when FN returns. */
 class State {
@@ -89,12 +89,23 @@ and --name. The sessions job: running counts from an initial state, keys idle fo
   dstream map-with-state --initial initial.json --timeout 10s --snapshots \\
     '(w, one, state) => { if (!state.isTimingOut()) state.update((state.get() ?? 0) + one) }'
 
-with initial.json holding [["flink", 100], ["sparkstreaming", 32]].`,
+with initial.json holding [["flink", 100], ["sparkstreaming", 32]].
+
+With --partitions N (Spark's numPartitions) in a fused chain, the state is split by
+a hash of the key over N worker threads: each keeps its own keys and calls FN for
+their records, in order, and the map, flat-map, filter, map-values, flat-map-values
+right before it run in the threads too. The results are merged into the order of
+one thread (by record, then the keys timing out by first-seen order), so the output
+equals one thread's; the checkpoint is the threads' states merged, as on one thread,
+so a run may restart with another N. The default is 1 (see update-state-by-key's
+figures; give --partitions 2 to a fused chain short of CPU). After an operator that
+is not per-record it runs on one thread and says so.`,
   positionals: [{ name: 'FN', key: 'fn', describe: 'the mapping function: (key, value, state, time) => output, or undefined for none' }],
   options: {
     timeout: { type: 'string', meta: 'DUR', describe: 'forget a key idle for longer than DUR (FN is called for it with isTimingOut() true)' },
     initial: { type: 'string', meta: 'FILE', describe: 'the states to start from: [key, state] pairs (a JSON array, or NDJSON)' },
-    snapshots: { type: 'boolean', describe: "emit every [key, state] after each batch instead of FN's results (stateSnapshots)" }
+    snapshots: { type: 'boolean', describe: "emit every [key, state] after each batch instead of FN's results (stateSnapshots)" },
+    partitions: { type: 'number', meta: 'N', runOnly: true, describe: "Spark's numPartitions: the state split by key over N worker threads, the map, flat-map, filter before it in a fused chain with it (default 1)" }
   },
   examples: [
     {
@@ -113,48 +124,95 @@ with initial.json holding [["flink", 100], ["sparkstreaming", 32]].`,
   ],
   input: 'batches',
   init (opts, ctx) {
-    const fn = compileFunction(opts.fn, ctx.scope, 'mapping function')
-    let timeout: number | undefined
-    try {
-      timeout = opts.timeout === undefined ? undefined : parseDuration(opts.timeout, '--timeout')
-    } catch (err) {
-      throw err instanceof UsageError ? usage(mapWithState, err.message) : err
-    }
     const table = new KeyedState(loadInitial(mapWithState, opts.initial))
-    // one argument, so a throw names the key, the value and the state
-    const call = ctx.guard((c: { key: unknown, value: unknown, state: State }) => fn(c.key, c.value, c.state, ctx.batch!.time))
+    const mapper = stateMapper(opts, ctx, table)
     return {
       onBatch (records, batch) {
-        const out: unknown[] = []
-        for (const [, e] of table.entries()) e.time ??= batch.time // --initial states start their idle time now
+        const keys: unknown[] = []
+        const values: unknown[] = []
         for (const record of records) {
           if (!isPair(record)) { ctx.badRecord(record, 'expected a [key, value] pair'); continue }
-          const id = keyOf(record[0])
-          const entry = table.get(id)
-          const state = new State(entry?.state, false)
-          const result = call({ key: record[0], value: record[1], state })
-          if (result === SKIP) continue
-          if (state.removed) table.remove(id)
-          else if (state.exists()) {
-            const e = entry ?? table.get(table.touch(record[0]))!
-            e.state = state.get()
-            e.time = batch.time
-          }
-          if (result !== undefined) out.push(result)
+          keys.push(record[0])
+          values.push(record[1])
         }
-        if (timeout !== undefined) {
-          for (const [id, e] of table.entries()) {
-            if (batch.time - e.time! <= timeout) continue
-            const result = call({ key: e.key, value: undefined, state: new State(e.state, true) })
-            table.remove(id)
-            if (result !== SKIP && result !== undefined) out.push(result)
-          }
-        }
-        return opts.snapshots ? table.pairs() : out
+        const out = mapper.batch(keys, values, undefined, batch.time)
+        return opts.snapshots ? table.pairs() : [...out.results, ...out.timedOut]
       },
       snapshot: () => table.snapshot(true),
       keys: () => table.size,
       restore: saved => table.restore(saved)
+    }
+  },
+  keyedPart (opts, ctx, owns) {
+    const table = new KeyedState(loadInitial(mapWithState, opts.initial), owns)
+    const mapper = stateMapper(opts, ctx, table)
+    const held = (withTime: boolean) => ({ records: table.snapshot(withTime), places: table.firsts() })
+    return {
+      batch (keys, values, places) {
+        const out = mapper.batch(keys, values, places, ctx.batch!.time)
+        if (opts.snapshots) return held(false)
+        // FN's results by the places of their records, then the timed-out keys' by first-seen place
+        return { records: out.results, places: out.resultPlaces, then: { records: out.timedOut, places: out.timedOutFirsts } }
+      },
+      snapshot: () => held(true),
+      size: () => table.size,
+      restore: saved => table.restore(saved)
+    }
+  }
+}
+
+/**
+ * A batch through FN: the keys' records in order (`places`: their places in the
+ * stream, for --partitions), then the keys timing out. What FN returned for the
+ * records, and for the keys that timed out, with where each belongs in the order of
+ * one thread's output.
+ */
+function stateMapper (opts: MapWithStateOptions, ctx: Context, table: KeyedState) {
+  const fn = compileFunction(opts.fn, ctx.scope, 'mapping function')
+  let timeout: number | undefined
+  try {
+    timeout = opts.timeout === undefined ? undefined : parseDuration(opts.timeout, '--timeout')
+  } catch (err) {
+    throw err instanceof UsageError ? usage(mapWithState, err.message) : err
+  }
+  // one argument, so a throw names the key, the value and the state
+  const call = ctx.guard((c: { key: unknown, value: unknown, state: State }) => fn(c.key, c.value, c.state, ctx.batch!.time))
+  return {
+    batch (keys: unknown[], values: unknown[], places: number[] | undefined, time: number) {
+      const results: unknown[] = []
+      const resultPlaces: number[] = []
+      const timedOut: unknown[] = []
+      const timedOutFirsts: number[] = []
+      for (const [, e] of table.entries()) e.time ??= time // --initial states start their idle time now
+      for (let i = 0; i < keys.length; i++) {
+        const id = keyOf(keys[i])
+        const entry = table.get(id)
+        const state = new State(entry?.state, false)
+        const result = call({ key: keys[i], value: values[i], state })
+        if (result === SKIP) continue
+        if (state.removed) table.remove(id)
+        else if (state.exists()) {
+          const e = entry ?? table.entry(keys[i], places?.[i])
+          e.state = state.get()
+          e.time = time
+        }
+        if (result !== undefined) {
+          results.push(result)
+          if (places) resultPlaces.push(places[i])
+        }
+      }
+      if (timeout !== undefined) {
+        for (const [id, e] of table.entries()) {
+          if (time - e.time! <= timeout) continue
+          const result = call({ key: e.key, value: undefined, state: new State(e.state, true) })
+          table.remove(id)
+          if (result !== SKIP && result !== undefined) {
+            timedOut.push(result)
+            if (places) timedOutFirsts.push(e.first!)
+          }
+        }
+      }
+      return { results, resultPlaces, timedOut, timedOutFirsts }
     }
   }
 }

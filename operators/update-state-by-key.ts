@@ -83,7 +83,7 @@ one thread and says so.`,
       batch (keys, values, places) {
         for (let i = 0; i < keys.length; i++) updater.add(keys[i], values[i], places[i])
         const firsts: number[] = []
-        return { pairs: updater.update(firsts), firsts }
+        return { records: updater.update(firsts), places: firsts }
       },
       restore: saved => state.restore(saved)
     }

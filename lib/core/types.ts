@@ -199,24 +199,31 @@ export interface OperatorDefinition<O = any> extends Documented {
   combiner?(opts: O & Common, scope: Record<string, unknown>): Reducer & { builtin?: string }
   /**
    * Keyed state that splits by key, for --partitions N: what one worker thread keeps
-   * and updates for the keys `owns` gives it (update-state-by-key). The threads'
-   * outputs merge by each key's first-seen place. The operator's output is its whole
-   * state as [key, state] pairs, and the merged output is its checkpoint, so it
-   * restores with any N.
+   * and does for the keys `owns` gives it (update-state-by-key, map-with-state). The
+   * threads' outputs merge by the places they give. The checkpoint is the threads'
+   * merged snapshots, or, for a part without snapshot(), the merged output (then the
+   * whole state as [key, state] pairs); either restores with any N.
    */
   keyedPart?(opts: O & Common, ctx: Context, owns: (key: unknown) => boolean): KeyedPart
   init(opts: O & Common, ctx: Context): Instance | Promise<Instance>
 }
+
+/** Records, each with its place in the order one thread would have given them (ascending). */
+export interface Placed { records: unknown[], places: number[] }
 
 /** What one worker thread keeps and does for its keys of an operator's state (OperatorDefinition.keyedPart). */
 export interface KeyedPart {
   /**
    * A batch's [key, value] pairs of this thread's keys, in record order, with each
    * pair's place in the stream's record order (what a key new to the state keeps as
-   * its first-seen place). Returns the thread's output pairs and each one's key's
-   * first-seen place, in that order.
+   * its first-seen place). Returns the thread's output, placed; `then`: output that
+   * follows all of the threads' first output (map-with-state's timeouts).
    */
-  batch(keys: unknown[], values: unknown[], places: number[]): { pairs: Array<[unknown, unknown]>, firsts: number[] }
+  batch(keys: unknown[], values: unknown[], places: number[]): Placed & { then?: Placed }
+  /** The state as checkpointed, placed by first-seen place, when it is not the output. */
+  snapshot?(): Placed
+  /** How many keys it holds, when the output does not say. */
+  size?(): number
   /** The operator's checkpoint, whole: the thread keeps its own keys of it. */
   restore(saved: unknown): void
 }

@@ -17,7 +17,7 @@ import { loadScope } from '../core/functions.js'
 import { isPair } from '../core/keys.js'
 import { KeyedFold } from '../ops/keyed.js'
 import { ownerOf } from '../ops/state.js'
-import type { Common, Instance, KeyedPart, OperatorDefinition } from '../core/types.js'
+import type { Common, Instance, KeyedPart, OperatorDefinition, Placed } from '../core/types.js'
 
 /** A stage as the worker rebuilds it: the module that exports its definition, and its options. */
 export interface WorkerStage { module: string, opts: Record<string, any> & Common }
@@ -31,18 +31,23 @@ export interface WorkerSetup { prefix: WorkerStage[], keyed: WorkerStage, me: nu
 /**
  * From the main thread: a chunk to work on (numbered in the order it came), the end
  * of a batch (split by key: `bases[seq]`, the place in the stream of chunk seq's first
- * pair), or a stateful operator's checkpoint to restore.
+ * pair; `snapshot`: the state is checkpointed after it), or, keyed state, its
+ * checkpoint to restore or a request for its snapshot.
  */
 export type ToWorker =
   | { type: 'chunk', seq: number, time: number, interval: number, records: unknown[] }
-  | { type: 'end', time: number, interval: number, bases?: number[] }
+  | { type: 'end', time: number, interval: number, bases?: number[], snapshot?: boolean }
   | { type: 'restore', saved: unknown }
+  | { type: 'snapshot' }
 
 /** A folding worker's part of a batch: parallel arrays, in the order the keys entered its table. */
 export interface Share { ids: string[], keys: unknown[], accs: unknown[], firsts: number[], setAside: number[] }
 
-/** A worker's output for a batch, split by key: its pairs and each key's first-seen place, ascending. */
-export interface KeyShare { pairs: Array<[unknown, unknown]>, firsts: number[], setAside: number[] }
+/**
+ * A keyed state worker's part of a batch: its output, placed (`then`: what follows all
+ * threads' first output); its snapshot when asked and it has one; the keys it holds.
+ */
+export interface KeyShare { out: Placed, then?: Placed, snapshot?: Placed, size: number, setAside: number[] }
 
 /** What one thread deals another for a chunk: the pairs of the keys it owns, with their places in the chunk. */
 interface Dealt { seq: number, keys: unknown[], values: unknown[], places: number[] }
@@ -51,6 +56,7 @@ export type FromWorker =
   | { type: 'folded', seq: number, count: number }
   | { type: 'share', time: number, share: Share }
   | { type: 'keys', time: number, share: KeyShare }
+  | { type: 'snapshot', snapshot: Placed | undefined }
   | { type: 'stderr', text: string }
   | { type: 'failed', message: string, exitCode: number }
 
@@ -158,6 +164,10 @@ function keyWork (setup: WorkerSetup, def: OperatorDefinition, keyed: Part): Wor
       part.restore(message.saved)
       return
     }
+    if (message.type === 'snapshot') {
+      post({ type: 'snapshot', snapshot: part.snapshot?.() })
+      return
+    }
     if (message.type === 'chunk') {
       const out = await records(message)
       const deals: Dealt[] = Array.from({ length: n }, () => ({ seq: message.seq, keys: [], values: [], places: [] }))
@@ -190,8 +200,10 @@ function keyWork (setup: WorkerSetup, def: OperatorDefinition, keyed: Part): Wor
     }
     dealt = new Map()
     keyed.ctx.batch = { time: message.time, interval: message.interval, more: false }
-    const { pairs, firsts } = part.batch(keys, values, places)
-    post({ type: 'keys', time: message.time, share: { pairs, firsts, setAside: setAside() } })
+    const { records: outRecords, places: outPlaces, then } = part.batch(keys, values, places)
+    const snapshot = message.snapshot ? part.snapshot?.() : undefined
+    const size = part.size?.() ?? outRecords.length
+    post({ type: 'keys', time: message.time, share: { out: { records: outRecords, places: outPlaces }, then, snapshot, size, setAside: setAside() } })
   }
 }
 

@@ -30,7 +30,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads'
 import { Assembler } from '../core/assemble.js'
 import { DstreamError, RuntimeError, usage } from '../core/errors.js'
 import type { Reducer } from '../core/functions.js'
-import { SKIP, type Chunk, type Common, type Definition, type Emit, type Instance } from '../core/types.js'
+import { SKIP, type Chunk, type Common, type Definition, type Emit, type Instance, type Placed } from '../core/types.js'
 import type { OperatorContext } from './context.js'
 import { checkEntries } from '../ops/state.js'
 import type { FromWorker, KeyShare, Share, ToWorker, WorkerSetup } from './partitionWorker.js'
@@ -61,6 +61,7 @@ class Partition {
         this.room.shift()?.resolve(undefined)
         if (this.inFlight === 0) for (const w of this.drained.splice(0)) w.resolve(undefined)
       } else if (message.type === 'share' || message.type === 'keys') this.shares.shift()?.resolve(message.share)
+      else if (message.type === 'snapshot') this.shares.shift()?.resolve(message.snapshot)
       else if (message.type === 'stderr') stderr(message.text)
       else this.fail(new DstreamError(message.message, message.exitCode))
     })
@@ -115,31 +116,41 @@ export interface PartitionsOptions {
 
 /**
  * Keyed state's instance in its Stage when worker threads keep the state: it emits
- * each batch's merged output and keeps it as the checkpoint (the whole state as
- * [key, state] pairs); a checkpoint restored goes to the threads.
+ * each batch's merged output and keeps the checkpoint: the threads' merged snapshots
+ * when they have them (map-with-state), else the output (update-state-by-key: the
+ * whole state as [key, state] pairs). A checkpoint restored goes to the threads.
  */
 export class PartitionedState implements Instance {
   readonly input = 'batches'
-  private last: Array<[unknown, unknown]> = []
+  private last: unknown[] = []
+  private size = 0
+  /** whether the threads' snapshots, not the output, are the checkpoint (known from their first batch) */
+  snapshots = false
   /** set by Partitions: hands a checkpoint to the threads */
   restoreTo: ((saved: unknown) => void) | undefined
 
   onBatch (): never { throw new RuntimeError('keyed state on worker threads takes whole batches from them, never records') }
 
-  /** A batch's merged output, kept as the checkpoint. */
-  emit (pairs: Array<[unknown, unknown]>): Emit {
-    this.last = pairs
-    return pairs
+  /** A batch's merged output, with the threads' merged snapshot when they made one, and the keys they hold. */
+  emit (records: unknown[], snapshot: unknown[] | undefined, size: number): Emit {
+    if (snapshot) this.last = snapshot
+    else if (!this.snapshots) this.last = records
+    this.size = size
+    return records
   }
+
+  /** The threads' merged snapshot, taken after the last batch. */
+  hold (snapshot: unknown[]): void { this.last = snapshot }
 
   snapshot (): unknown { return this.last }
   restore (saved: unknown): void {
     checkEntries(saved)
-    this.last = saved as Array<[unknown, unknown]>
+    this.last = saved
+    this.size = saved.length
     this.restoreTo!(saved)
   }
 
-  keys (): number { return this.last.length }
+  keys (): number { return this.size }
 }
 
 export class Partitions implements Downstream {
@@ -234,11 +245,18 @@ export class Partitions implements Downstream {
     }
     this.counts = []
     this.seq = 0
-    for (const p of this.partitions) p.send({ type: 'end', time, interval, bases })
+    // the threads' snapshots only for a batch the Stage checkpoints after
+    const snapshot = this.keyed.checkpointsNext()
+    for (const p of this.partitions) p.send({ type: 'end', time, interval, bases, snapshot })
     const shares = await Promise.all(this.partitions.map(p => p.share<KeyShare>()))
     this.countSetAside(shares)
-    const pairs = mergedByFirst(shares)
-    await this.keyed.combined(() => this.o.byKey!.emit(pairs), time, interval, extra)
+    const state = this.o.byKey!
+    const records = merged(shares.map(s => s.out))
+    if (shares[0].then) records.push(...merged(shares.map(s => s.then!)))
+    if (shares[0].snapshot) state.snapshots = true
+    const held = shares[0].snapshot ? merged(shares.map(s => s.snapshot!)) : undefined
+    const size = shares.reduce((n, s) => n + s.size, 0)
+    await this.keyed.combined(() => state.emit(records, held, size), time, interval, extra)
   }
 
   private countSetAside (shares: Array<{ setAside: number[] }>): void {
@@ -273,6 +291,12 @@ export class Partitions implements Downstream {
 
   async end (): Promise<void> {
     const open = this.order.pending
+    // the Stage checkpoints at its end the batches it has not: the threads' state of now
+    const state = this.o.byKey
+    if (open === undefined && state?.snapshots && this.keyed.unsavedAtEnd()) {
+      for (const p of this.partitions) p.send({ type: 'snapshot' })
+      state.hold(merged(await Promise.all(this.partitions.map(p => p.share<Placed>()))))
+    }
     await Promise.all(this.partitions.map(p => p.stop()))
     if (open !== undefined) {
       throw new RuntimeError(`dstream ${this.o.contexts[0].name}: input ended inside batch ${open} (did the command before this one die?); that partial batch is dropped, not passed on`)
@@ -286,18 +310,18 @@ export class Partitions implements Downstream {
   }
 }
 
-/** The threads' outputs, each ascending by first-seen place, as one list in that order. */
-function mergedByFirst (shares: KeyShare[]): Array<[unknown, unknown]> {
-  if (shares.length === 1) return shares[0].pairs
-  const out: Array<[unknown, unknown]> = []
-  const at = shares.map(() => 0)
+/** The threads' records, each list ascending by place, as one list in that order. */
+function merged (lists: Placed[]): unknown[] {
+  if (lists.length === 1) return lists[0].records
+  const out: unknown[] = []
+  const at = lists.map(() => 0)
   for (;;) {
     let best = -1
-    for (let s = 0; s < shares.length; s++) {
-      if (at[s] < shares[s].firsts.length && (best < 0 || shares[s].firsts[at[s]] < shares[best].firsts[at[best]])) best = s
+    for (let s = 0; s < lists.length; s++) {
+      if (at[s] < lists[s].places.length && (best < 0 || lists[s].places[at[s]] < lists[best].places[at[best]])) best = s
     }
     if (best < 0) return out
-    out.push(shares[best].pairs[at[best]++])
+    out.push(lists[best].records[at[best]++])
   }
 }
 

@@ -105,6 +105,14 @@ export class Stage implements Downstream {
     return this.closed(out, time, output, false, extra)
   }
 
+  /** Whether the state is checkpointed after the next batch (--partitions asks its threads for their state then). */
+  checkpointsNext (): boolean {
+    return this.durability.checkpoint !== undefined && this.unsaved + 1 >= (this.durability.every ?? 1)
+  }
+
+  /** Whether end() checkpoints batches not checkpointed yet. */
+  unsavedAtEnd (): boolean { return this.unsaved > 0 }
+
   /** Another stream's whole batch (from `--with`). */
   acceptOther (stream: number, chunk: Chunk, order: Assembler): void | Promise<void> {
     const wrong = order.check(chunk)

@@ -96,6 +96,13 @@ export class KeyedState {
     return out
   }
 
+  /** Each held key's first-seen place, in the order of snapshot() (--partitions). */
+  firsts (): number[] {
+    const out: number[] = []
+    for (const e of this.table.values()) if (e.state !== undefined) out.push(e.first!)
+    return out
+  }
+
   /** Throws when the checkpoint holds something else; the runner names the file. */
   restore (saved: unknown): void {
     checkEntries(saved)

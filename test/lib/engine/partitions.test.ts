@@ -99,6 +99,38 @@ t.test('keyed state split by key over the threads: the output and checkpoints of
   t.equal(first.stdout + rest.stdout, whole.stdout, 'two threads, then three, give the output of one run on one thread')
 })
 
+t.test('map-with-state split by key: the output, timeouts and checkpoints of one thread', async t => {
+  const stdin = input(9, 8, 6, 30)
+  const chain = "dstream flat-map '_.split(\" \")' then map 'w => [w.length % 4 ? w : { w }, w.length]' then map-with-state FN --partitions N"
+  const fns: Record<string, string> = {
+    // every record's result, in record order
+    'a result for every record': "'(k, v, state) => { const n = (state.get() ?? 0) + v; state.update(n); return [k, n] }'",
+    // keys removed and coming back, results for some records only
+    'keys removed and back': "'(k, v, state) => { if (state.exists() && v > 5) { state.remove(); return [k, \"gone\"] } state.update((state.get() ?? 0) + 1); return v === 1 ? k : undefined }'",
+    // idle keys time out after the batch's records, in first-seen order
+    '--timeout: timed-out keys after the records': "'(k, v, state, time) => { if (state.isTimingOut()) return [\"timeout\", k, state.get()]; state.update([time, v]) }' --timeout 1500ms",
+    '--snapshots': "'(k, v, state) => { state.update((state.get() ?? 0) + v) }' --snapshots"
+  }
+  for (const [what, fn] of Object.entries(fns)) await same(t, chain.replace('FN', fn), stdin, [1, 2, 3], what)
+
+  // a run split in two over one state directory, with another N each time and
+  // checkpoints every 2 batches: the output of one run, idle times carried over
+  const dir = freshDir()
+  const lines = stdin.trim().split('\n')
+  const half = lines.findIndex(l => JSON.parse(l).time === 5000 && !JSON.parse(l).more) + 1
+  fs.writeFileSync(path.join(dir, 'in'), stdin)
+  fs.writeFileSync(path.join(dir, 'first'), lines.slice(0, half).join('\n') + '\n')
+  fs.writeFileSync(path.join(dir, 'rest'), lines.slice(half).join('\n') + '\n')
+  const run = (n: number, dirName: string, file: string) => sh(`dstream flat-map '_.split(" ")' then map '[_, 1]' then map-with-state '(k, v, state) => { if (state.isTimingOut()) return [k, "idle", state.get()]; state.update((state.get() ?? 0) + v) }' --timeout 2s --checkpoint-every 2 --partitions ${n} --state-dir ${dirName} < ${file}`, { cwd: dir })
+  const whole = await run(1, 'whole', 'in')
+  const first = await run(2, 'split', 'first')
+  const rest = await run(3, 'split', 'rest')
+  t.same([whole.code, first.code, rest.code], [0, 0, 0], whole.stderr + first.stderr + rest.stderr)
+  t.match(rest.stderr, /resuming from the checkpoint of batch 5000/, 'the second run starts from the checkpoint the first left at its end (batch 5000 is not a checkpoint batch of --checkpoint-every 2)')
+  t.ok(whole.stdout.includes('"idle"'), 'some keys time out')
+  t.equal(first.stdout + rest.stdout, whole.stdout, 'two threads, then three, give the output of one run on one thread')
+})
+
 t.test('behind a source, fused', async t => {
   const dir = freshDir()
   const lines = input(11, 1, 1, 3000).split('\n').filter(Boolean).map(l => JSON.parse(l).records).flat().join('\n') + '\n'
