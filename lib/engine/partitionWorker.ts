@@ -45,9 +45,10 @@ export interface Share { ids: string[], keys: unknown[], accs: unknown[], firsts
 
 /**
  * A keyed state worker's part of a batch: its output, placed (`then`: what follows all
- * threads' first output); its snapshot when asked and it has one; the keys it holds.
+ * threads' first output); whether its snapshots, not its output, are the checkpoint,
+ * and its snapshot when asked; the keys it holds.
  */
-export interface KeyShare { out: Placed, then?: Placed, snapshot?: Placed, size: number, setAside: number[] }
+export interface KeyShare { out: Placed, then?: Placed, snapshots: boolean, snapshot?: Placed, size: number, setAside: number[] }
 
 /** What one thread deals another for a chunk: the pairs of the keys it owns, with their places in the chunk. */
 interface Dealt { seq: number, keys: unknown[], values: unknown[], places: number[] }
@@ -203,7 +204,7 @@ function keyWork (setup: WorkerSetup, def: OperatorDefinition, keyed: Part): Wor
     const { records: outRecords, places: outPlaces, then } = part.batch(keys, values, places)
     const snapshot = message.snapshot ? part.snapshot?.() : undefined
     const size = part.size?.() ?? outRecords.length
-    post({ type: 'keys', time: message.time, share: { out: { records: outRecords, places: outPlaces }, then, snapshot, size, setAside: setAside() } })
+    post({ type: 'keys', time: message.time, share: { out: { records: outRecords, places: outPlaces }, then, snapshots: part.snapshot !== undefined, snapshot, size, setAside: setAside() } })
   }
 }
 

@@ -14,13 +14,14 @@
 //   chunk 1 ──► worker 1: map, fold ─┼─ end of batch: shares ──► merge ──► the keyed Stage
 //   chunk 2 ──► worker 0: map, fold ─┘
 //
-// Keyed state (update-state-by-key) is split by key instead: each worker owns the
-// keys that hash to it, and deals every pair it makes to its key's owner (worker to
-// worker, through ports of their own). At the end of the batch the main thread tells
-// each where in the stream every chunk's pairs begin; each updates its keys and hands
-// back its [key, state] pairs with each key's first-seen place, and the main thread
-// merges them by that place: the order of one table. The merged output is the
-// checkpoint, as on one thread, so a restart may use another N. (group-by-key was
+// Keyed state (update-state-by-key, map-with-state) is split by key instead: each
+// worker owns the keys that hash to it, and deals every pair it makes to its key's
+// owner (worker to worker, through ports of their own). At the end of the batch the
+// main thread tells each where in the stream every chunk's pairs begin; each updates
+// its keys and hands back its output, each record with its place in one thread's
+// order (a key's first-seen place, or its record's), and the main thread merges them
+// by those places. The checkpoint is the threads' states merged the same way, as one
+// thread would have written it, so a restart may use another N. (group-by-key was
 // tried this way and left on one thread: its values all go back to the main thread,
 // and two threads were 7% faster at twice the memory.)
 //
@@ -124,14 +125,14 @@ export class PartitionedState implements Instance {
   readonly input = 'batches'
   private last: unknown[] = []
   private size = 0
-  /** whether the threads' snapshots, not the output, are the checkpoint (known from their first batch) */
+  /** whether the threads' snapshots, not the output, are the checkpoint (they say so with every batch) */
   snapshots = false
   /** set by Partitions: hands a checkpoint to the threads */
   restoreTo: ((saved: unknown) => void) | undefined
 
   onBatch (): never { throw new RuntimeError('keyed state on worker threads takes whole batches from them, never records') }
 
-  /** A batch's merged output, with the threads' merged snapshot when they made one, and the keys they hold. */
+  /** A batch's merged output, with the threads' merged snapshot when they were asked for one, and the keys they hold. */
   emit (records: unknown[], snapshot: unknown[] | undefined, size: number): Emit {
     if (snapshot) this.last = snapshot
     else if (!this.snapshots) this.last = records
@@ -251,9 +252,9 @@ export class Partitions implements Downstream {
     const shares = await Promise.all(this.partitions.map(p => p.share<KeyShare>()))
     this.countSetAside(shares)
     const state = this.o.byKey!
-    const records = merged(shares.map(s => s.out))
-    if (shares[0].then) records.push(...merged(shares.map(s => s.then!)))
-    if (shares[0].snapshot) state.snapshots = true
+    const first = merged(shares.map(s => s.out))
+    const records = shares[0].then ? first.concat(merged(shares.map(s => s.then!))) : first
+    state.snapshots = shares[0].snapshots
     const held = shares[0].snapshot ? merged(shares.map(s => s.snapshot!)) : undefined
     const size = shares.reduce((n, s) => n + s.size, 0)
     await this.keyed.combined(() => state.emit(records, held, size), time, interval, extra)

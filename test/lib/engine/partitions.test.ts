@@ -114,21 +114,24 @@ t.test('map-with-state split by key: the output, timeouts and checkpoints of one
   for (const [what, fn] of Object.entries(fns)) await same(t, chain.replace('FN', fn), stdin, [1, 2, 3], what)
 
   // a run split in two over one state directory, with another N each time and
-  // checkpoints every 2 batches: the output of one run, idle times carried over
+  // checkpoints every 2 batches: the output of one run, idle times carried over.
+  // Neither 1000 nor 5000 is a checkpoint batch: the first run checkpoints at its end.
   const dir = freshDir()
   const lines = stdin.trim().split('\n')
-  const half = lines.findIndex(l => JSON.parse(l).time === 5000 && !JSON.parse(l).more) + 1
   fs.writeFileSync(path.join(dir, 'in'), stdin)
-  fs.writeFileSync(path.join(dir, 'first'), lines.slice(0, half).join('\n') + '\n')
-  fs.writeFileSync(path.join(dir, 'rest'), lines.slice(half).join('\n') + '\n')
   const run = (n: number, dirName: string, file: string) => sh(`dstream flat-map '_.split(" ")' then map '[_, 1]' then map-with-state '(k, v, state) => { if (state.isTimingOut()) return [k, "idle", state.get()]; state.update((state.get() ?? 0) + v) }' --timeout 2s --checkpoint-every 2 --partitions ${n} --state-dir ${dirName} < ${file}`, { cwd: dir })
   const whole = await run(1, 'whole', 'in')
-  const first = await run(2, 'split', 'first')
-  const rest = await run(3, 'split', 'rest')
-  t.same([whole.code, first.code, rest.code], [0, 0, 0], whole.stderr + first.stderr + rest.stderr)
-  t.match(rest.stderr, /resuming from the checkpoint of batch 5000/, 'the second run starts from the checkpoint the first left at its end (batch 5000 is not a checkpoint batch of --checkpoint-every 2)')
   t.ok(whole.stdout.includes('"idle"'), 'some keys time out')
-  t.equal(first.stdout + rest.stdout, whole.stdout, 'two threads, then three, give the output of one run on one thread')
+  for (const at of [1000, 5000]) {
+    const half = lines.findIndex(l => JSON.parse(l).time === at && !JSON.parse(l).more) + 1
+    fs.writeFileSync(path.join(dir, 'first'), lines.slice(0, half).join('\n') + '\n')
+    fs.writeFileSync(path.join(dir, 'rest'), lines.slice(half).join('\n') + '\n')
+    const first = await run(2, `split${at}`, 'first')
+    const rest = await run(3, `split${at}`, 'rest')
+    t.same([whole.code, first.code, rest.code], [0, 0, 0], whole.stderr + first.stderr + rest.stderr)
+    t.match(rest.stderr, new RegExp(`resuming from the checkpoint of batch ${at}`), `split after ${at}: the second run starts from the checkpoint the first left at its end`)
+    t.equal(first.stdout + rest.stdout, whole.stdout, `split after ${at}: two threads, then three, give the output of one run on one thread`)
+  }
 })
 
 t.test('behind a source, fused', async t => {
