@@ -30,6 +30,28 @@ async function same (t: Test, chain: string, stdin: string, partitions: number[]
   return runs
 }
 
+/**
+ * A run over one state directory split in two after batch `at` (the first part on
+ * threads[1] threads, the rest on threads[2]) gives the output of one whole run (on
+ * threads[0]); the second part starts from the checkpoint the first left. `chain(n)`:
+ * the command with --partitions n. The whole run's output, for more checks.
+ */
+async function resumesAsOne (t: Test, stdin: string, at: number, chain: (n: number) => string, threads: [number, number, number]): Promise<string> {
+  const dir = freshDir()
+  const lines = stdin.trim().split('\n')
+  const half = lines.findIndex(l => JSON.parse(l).time === at && !JSON.parse(l).more) + 1
+  fs.writeFileSync(path.join(dir, 'all'), stdin)
+  fs.writeFileSync(path.join(dir, 'first'), lines.slice(0, half).join('\n') + '\n')
+  fs.writeFileSync(path.join(dir, 'rest'), lines.slice(half).join('\n') + '\n')
+  const whole = await sh(`${chain(threads[0])} --state-dir whole < all`, { cwd: dir })
+  const first = await sh(`${chain(threads[1])} --state-dir split < first`, { cwd: dir })
+  const rest = await sh(`${chain(threads[2])} --state-dir split < rest`, { cwd: dir })
+  t.same([whole.code, first.code, rest.code], [0, 0, 0], whole.stderr + first.stderr + rest.stderr)
+  t.match(rest.stderr, new RegExp(`resuming from the checkpoint of batch ${at}`), `split after ${at}: the second run starts from the checkpoint`)
+  t.equal(first.stdout + rest.stdout, whole.stdout, `split after ${at}: --partitions ${threads[1]}, then ${threads[2]}, give the output of one run on ${threads[0]}`)
+  return whole.stdout
+}
+
 t.test('the output of one thread, whatever N', async t => {
   const stdin = input(7, 5, 9, 40)
   const runs = await same(t, "dstream flat-map '_.split(\" \")' then map 'w => [w.length % 3 ? w : [w], 1]' then reduce-by-key sum --partitions N", stdin, [1, 2, 3, 5], 'the word count, array keys among the strings')
@@ -47,19 +69,7 @@ t.test('a window: the batches folded by the threads go into one window, checkpoi
   await same(t, "dstream flat-map '_.split(\" \")' then map '[_, 1]' then reduce-by-key-and-window sum --length 3s --partitions N", stdin, [1, 2, 3], 'reduce-by-key-and-window')
   await same(t, "dstream flat-map '_.split(\" \")' then map '[_, 1]' then reduce-by-key-and-window '(a, b) => a + b' --inverse '(a, b) => a - b' --filter '([, v]) => v > 0' --length 4s --slide 2s --partitions N then map-values '_ * 2'", stdin, [1, 2], 'with --inverse and --filter, more operators after it')
   // a run split in two over one state directory gives the output of one run
-  const lines = stdin.trim().split('\n')
-  const half = lines.findIndex(l => JSON.parse(l).time === 4000 && !JSON.parse(l).more) + 1
-  const dir = freshDir()
-  fs.writeFileSync(path.join(dir, 'first'), lines.slice(0, half).join('\n') + '\n')
-  fs.writeFileSync(path.join(dir, 'rest'), lines.slice(half).join('\n') + '\n')
-  fs.writeFileSync(path.join(dir, 'all'), stdin)
-  const chain = "dstream flat-map '_.split(\" \")' then map '[_, 1]' then reduce-by-key-and-window sum --length 3s --partitions 2"
-  const whole = await sh(`${chain} --state-dir whole < all`, { cwd: dir })
-  const first = await sh(`${chain} --state-dir split < first`, { cwd: dir })
-  const rest = await sh(`${chain} --state-dir split < rest`, { cwd: dir })
-  t.same([whole.code, first.code, rest.code], [0, 0, 0], whole.stderr + first.stderr + rest.stderr)
-  t.match(rest.stderr, /resuming from the checkpoint of batch 4000/, 'the second run starts from the checkpoint')
-  t.equal(first.stdout + rest.stdout, whole.stdout, 'a run split in two gives the output of one run')
+  await resumesAsOne(t, stdin, 4000, n => `dstream flat-map '_.split(" ")' then map '[_, 1]' then reduce-by-key-and-window sum --length 3s --partitions ${n}`, [2, 2, 2])
 })
 
 t.test('keyed state split by key over the threads: the output and checkpoints of one thread', async t => {
@@ -83,20 +93,12 @@ t.test('keyed state split by key over the threads: the output and checkpoints of
   const initial = await Promise.all([1, 2].map(n => sh(`dstream flat-map '_.split(" ")' then map '[_, 1]' then update-state-by-key '(vs, s = 0) => s + vs.length' --initial initial.json --partitions ${n} < in`, { cwd: dir })))
   t.same(initial.map(r => r.code), [0, 0], initial.map(r => r.stderr).join(''))
   t.equal(initial[1].stdout, initial[0].stdout, '--initial: the output of one thread')
-  t.same(JSON.parse(initial[1].stdout.split('\n')[0]).records.slice(0, 4), [['zeta', 100], ['spark', JSON.parse(initial[1].stdout.split('\n')[0]).records[1][1]], [['x'], 5], ['kafka', JSON.parse(initial[1].stdout.split('\n')[0]).records[3][1]]], 'the initial keys first, in the file\'s order')
+  const firstBatch: Array<[unknown, number]> = JSON.parse(initial[1].stdout.split('\n')[0]).records
+  t.same(firstBatch.slice(0, 4).map(([key]) => key), ['zeta', 'spark', ['x'], 'kafka'], "the initial keys first, in the file's order")
+  t.same([firstBatch[0][1], firstBatch[2][1]], [100, 5], 'those without records keep their initial state')
 
   // a run split in two over one state directory, with another N each time, gives the output of one run
-  const lines = stdin.trim().split('\n')
-  const half = lines.findIndex(l => JSON.parse(l).time === 4000 && !JSON.parse(l).more) + 1
-  fs.writeFileSync(path.join(dir, 'first'), lines.slice(0, half).join('\n') + '\n')
-  fs.writeFileSync(path.join(dir, 'rest'), lines.slice(half).join('\n') + '\n')
-  const run = (n: number, dirName: string, file: string) => sh(`dstream flat-map '_.split(" ")' then map '[_, 1]' then update-state-by-key '(vs, s) => vs.length ? [...(s ?? []), vs.length].slice(-3) : undefined' --partitions ${n} --state-dir ${dirName} < ${file}`, { cwd: dir })
-  const whole = await run(1, 'whole', 'in')
-  const first = await run(2, 'split', 'first')
-  const rest = await run(3, 'split', 'rest')
-  t.same([whole.code, first.code, rest.code], [0, 0, 0], whole.stderr + first.stderr + rest.stderr)
-  t.match(rest.stderr, /resuming from the checkpoint of batch 4000/, 'the second run starts from the checkpoint')
-  t.equal(first.stdout + rest.stdout, whole.stdout, 'two threads, then three, give the output of one run on one thread')
+  await resumesAsOne(t, stdin, 4000, n => `dstream flat-map '_.split(" ")' then map '[_, 1]' then update-state-by-key '(vs, s) => vs.length ? [...(s ?? []), vs.length].slice(-3) : undefined' --partitions ${n}`, [1, 2, 3])
 })
 
 t.test('map-with-state split by key: the output, timeouts and checkpoints of one thread', async t => {
@@ -116,21 +118,10 @@ t.test('map-with-state split by key: the output, timeouts and checkpoints of one
   // a run split in two over one state directory, with another N each time and
   // checkpoints every 2 batches: the output of one run, idle times carried over.
   // Neither 1000 nor 5000 is a checkpoint batch: the first run checkpoints at its end.
-  const dir = freshDir()
-  const lines = stdin.trim().split('\n')
-  fs.writeFileSync(path.join(dir, 'in'), stdin)
-  const run = (n: number, dirName: string, file: string) => sh(`dstream flat-map '_.split(" ")' then map '[_, 1]' then map-with-state '(k, v, state) => { if (state.isTimingOut()) return [k, "idle", state.get()]; state.update((state.get() ?? 0) + v) }' --timeout 2s --checkpoint-every 2 --partitions ${n} --state-dir ${dirName} < ${file}`, { cwd: dir })
-  const whole = await run(1, 'whole', 'in')
-  t.ok(whole.stdout.includes('"idle"'), 'some keys time out')
+  const chain2 = (n: number) => `dstream flat-map '_.split(" ")' then map '[_, 1]' then map-with-state '(k, v, state) => { if (state.isTimingOut()) return [k, "idle", state.get()]; state.update((state.get() ?? 0) + v) }' --timeout 2s --checkpoint-every 2 --partitions ${n}`
   for (const at of [1000, 5000]) {
-    const half = lines.findIndex(l => JSON.parse(l).time === at && !JSON.parse(l).more) + 1
-    fs.writeFileSync(path.join(dir, 'first'), lines.slice(0, half).join('\n') + '\n')
-    fs.writeFileSync(path.join(dir, 'rest'), lines.slice(half).join('\n') + '\n')
-    const first = await run(2, `split${at}`, 'first')
-    const rest = await run(3, `split${at}`, 'rest')
-    t.same([whole.code, first.code, rest.code], [0, 0, 0], whole.stderr + first.stderr + rest.stderr)
-    t.match(rest.stderr, new RegExp(`resuming from the checkpoint of batch ${at}`), `split after ${at}: the second run starts from the checkpoint the first left at its end`)
-    t.equal(first.stdout + rest.stdout, whole.stdout, `split after ${at}: two threads, then three, give the output of one run on one thread`)
+    const whole = await resumesAsOne(t, stdin, at, chain2, [1, 2, 3])
+    t.ok(whole.includes('"idle"'), 'some keys time out')
   }
 })
 
