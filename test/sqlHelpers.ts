@@ -18,6 +18,15 @@ export async function databases (t: Test): Promise<Db[]> {
   return dbs
 }
 
+/** A database of the server of its own (MariaDB, PostgreSQL), dropped at the end; SQLite: a new file. */
+export async function freshDatabase (t: Test, db: Db): Promise<string> {
+  if (db.name === 'sqlite') return `sqlite:${path.join(freshDir(), 'stats.db')}`
+  const name = uniqueTable('dstream_jobs')
+  await query(db.url, `CREATE DATABASE ${name}`)
+  t.teardown(() => query(db.url, db.name === 'postgres' ? `DROP DATABASE ${name} WITH (FORCE)` : `DROP DATABASE ${name}`).catch(() => {}))
+  return db.url.replace(/\/[^/]+$/, `/${name}`)
+}
+
 let made = 0
 /** A table name no other test, file or run uses. */
 export function uniqueTable (prefix: string): string {

@@ -13,7 +13,7 @@ import { random } from '../crash.js'
 import { ROOT, freshDir, sh, userEnv } from '../helpers.js'
 import { pollFor } from '../kafkaHelpers.js'
 import { redis } from '../services.js'
-import { databases, dropTables, query, tableRows, uniqueTable, type Db } from '../sqlHelpers.js'
+import { databases, dropTables, freshDatabase, tableRows, uniqueTable } from '../sqlHelpers.js'
 
 const SCRIPT = path.join(ROOT, 'examples', 'course-clicks.sh')
 type Counts = Map<string, number>
@@ -77,14 +77,6 @@ async function redisDb (t: Test, address: string): Promise<string> {
   return url
 }
 
-/** A database of the server of its own (MariaDB, PostgreSQL), dropped at the end; SQLite: a new file. */
-async function sqlDb (t: Test, db: Db): Promise<string> {
-  if (db.name === 'sqlite') return `sqlite:${path.join(freshDir(), 'stats.db')}`
-  const name = uniqueTable('dstream_jobs')
-  await query(db.url, `CREATE DATABASE ${name}`)
-  t.teardown(() => query(db.url, db.name === 'postgres' ? `DROP DATABASE ${name} WITH (FORCE)` : `DROP DATABASE ${name}`).catch(() => {}))
-  return db.url.replace(/\/[^/]+$/, `/${name}`)
-}
 
 t.test('job 4: word counts into SQL, running totals upserted and per-batch counts appended', async t => {
   for (const db of await databases(t)) {
@@ -116,7 +108,7 @@ t.test('job 9: the capstone, live, into each database and Redis', async t => {
     await t.test(db.name, async t => {
       const dir = freshDir()
       const log = path.join(dir, 'access.log')
-      const env = userEnv({ DSTREAM_SQL_URL: await sqlDb(t, db), DSTREAM_REDIS_URL: await redisDb(t, address), DSTREAM_STATE_DIR: path.join(dir, 'state') })
+      const env = userEnv({ DSTREAM_SQL_URL: await freshDatabase(t, db), DSTREAM_REDIS_URL: await redisDb(t, address), DSTREAM_STATE_DIR: path.join(dir, 'state') })
       fs.writeFileSync(log, await generated(1500, 1))
       // (tap's hooks put its loader back into NODE_OPTIONS of what it spawns; a user's shell has none)
       const job = spawn('bash', ['-c', 'unset NODE_OPTIONS; exec bash "$@"', 'bash', SCRIPT, log, '--interval', '300ms'], { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })

@@ -5,7 +5,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { freshDir, runTable, runWords, sh } from '../helpers.js'
-import { databases, dropTables, query, tableRows, uniqueTable, type Db } from '../sqlHelpers.js'
+import { databases, dropTables, freshDatabase, query, tableRows, uniqueTable, type Db } from '../sqlHelpers.js'
 
 /** Runs to-sql over the batches with a state directory of its own (or the one given). */
 function toSql (db: Db, args: string[], input: unknown[][], options: { state?: string, chunk?: number } = {}) {
@@ -100,6 +100,13 @@ t.test('edge cases', async t => {
 
       const open = await runWords(['to-sql', db.url, '--table', table('open'), '--create'], '{"time":1000,"interval":1000,"records":["a"],"more":true}\n')
       t.equal(open.code, 1, 'input ending inside a batch: exit 1, the partial batch is not written')
+
+      // the sinks of one pipeline start at once on a database without dstream_commits
+      // (PostgreSQL's CREATE TABLE IF NOT EXISTS alone fails under a concurrent one)
+      const fresh = await freshDatabase(t, db)
+      const together = await Promise.all(Array.from({ length: 6 }, (_, i) => toSql({ ...db, url: fresh }, ['--table', `sink${i}`, '--columns', 'word,count', '--create'], [[['a', i]]])))
+      t.same(together.map(r => r.code), together.map(() => 0), `six sinks started at once each make their start: ${together.map(r => r.stderr).filter(e => /exit|error|violat/i.test(e)).join(' ')}`)
+      t.same((await query(fresh, 'SELECT COUNT(*) AS n FROM dstream_commits')).map(r => Number(r.n)), [6], 'and each has its marker')
     })
   }
 })

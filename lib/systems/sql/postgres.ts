@@ -68,10 +68,20 @@ export class PostgresConnection implements Connection {
   }
 
   async ensureCommits (): Promise<boolean> {
-    const there = await this.run('SELECT to_regclass($1) IS NOT NULL AS there', ['dstream_commits'])
-    if (there[0].there) return false
-    await this.run(CREATE_COMMITS)
-    return true
+    // Two sinks of one pipeline start at once, and PostgreSQL's CREATE TABLE IF NOT
+    // EXISTS is not safe against a concurrent one (a unique violation on pg_type): the
+    // look and the creation hold a lock of their own until the transaction ends.
+    await this.run('BEGIN')
+    try {
+      await this.run('SELECT pg_advisory_xact_lock(hashtext($1))', ['dstream_commits'])
+      const there = await this.run('SELECT to_regclass($1) IS NOT NULL AS there', ['dstream_commits'])
+      if (!there[0].there) await this.run(CREATE_COMMITS)
+      await this.run('COMMIT')
+      return !there[0].there
+    } catch (err) {
+      await this.rollback().catch(() => {})
+      throw err
+    }
   }
 
   async readCommit (sink: string): Promise<number | null> {
