@@ -53,13 +53,6 @@ export class KeyedState {
 
   get (id: string): Entry | undefined { return this.table.get(id) }
 
-  /** The key's id; an entry without state is made for a key not held. */
-  touch (key: unknown): string {
-    const id = keyOf(key)
-    if (!this.table.has(id)) this.table.set(id, newEntry(key, undefined))
-    return id
-  }
-
   /**
    * The key's entry; an entry without state is made for a key not held (one lookup:
    * the hot path of a batch), `first` its place in the stream (--partitions).
