@@ -9,7 +9,9 @@ import type { Producer } from 'kafkajs'
 import { nameOf } from '../lib/durability/component.js'
 import { RuntimeError } from '../lib/core/errors.js'
 import { compileFunction } from '../lib/core/functions.js'
-import { BROKERS_OPTION, connectionProblem, instanceTag, kafkaClient, whileRetriable } from '../lib/systems/kafka/client.js'
+import { BROKERS_OPTION, connectionProblem, instanceTag, kafkaClient } from '../lib/systems/kafka/client.js'
+import { markerGroup, readMarker } from '../lib/systems/kafka/marker.js'
+import { sourceOffsets } from '../lib/systems/kafka/offsetStore.js'
 import { plainText } from '../lib/ops/show.js'
 import { SKIP, type OperatorDefinition } from '../lib/core/types.js'
 
@@ -40,6 +42,14 @@ consumers with isolation.level=read_committed see every record exactly once. The
 transactional id is dstream-NAME.TAG, so a producer left over from a killed run is
 fenced off. The topic must exist.
 
+When to-kafka is the only sink of a pipeline that reads a kafka source, the source
+leaves the commit of its offsets to it: the batch line names the source's group
+("group":"G") beside its offset ranges, and the same transaction commits the ends of
+those ranges as the group's offsets (Kafka Streams' way). The output and the
+group's offsets then move together, so several instances of the pipeline sharing
+the group read every record once into the topic even when one is killed outright
+(see the kafka source).
+
 Brokers come from --brokers or $DSTREAM_KAFKA_BROKERS; SASL and TLS from
 $DSTREAM_KAFKA_SASL_MECHANISM (plain, scram-sha-256, scram-sha-512),
 $DSTREAM_KAFKA_USERNAME, $DSTREAM_KAFKA_PASSWORD and DSTREAM_KAFKA_SSL=1 (a private
@@ -66,7 +76,7 @@ Writes nothing on stdout unless --pass, which forwards the batches unchanged.`,
   async init (opts, ctx) {
     const name = nameOf(toKafka, opts)
     const tag = instanceTag(ctx.stateDir)
-    const group = `dstream-to-kafka.${name}.${tag}`
+    const group = markerGroup(name, ctx.stateDir)
     const fn = (source: string | undefined, what: string) => source === undefined ? undefined : ctx.guard(compileFunction(source, ctx.scope, what))
     const key = fn(opts.key, '--key')
     const value = fn(opts.value, '--value')
@@ -82,9 +92,7 @@ Writes nothing on stdout unless --pass, which forwards the batches unchanged.`,
       await admin.connect()
       const topics = await admin.listTopics()
       if (!topics.includes(opts.topic)) throw new Error(`the topic ${opts.topic} does not exist`)
-      const [offsets] = await whileRetriable(() => admin.fetchOffsets({ groupId: group, topics: [opts.topic] }))
-      const committed = offsets?.partitions.find(p => p.partition === 0)?.offset
-      if (committed !== undefined && Number(committed) >= 0) written = Number(committed)
+      written = await readMarker(admin, group)
       producer = kafka.producer({ transactionalId: `dstream-${name}.${tag}`, idempotent: true, maxInFlightRequests: 1 })
       await producer.connect()
     } catch (err) {
@@ -116,6 +124,7 @@ Writes nothing on stdout unless --pass, which forwards the batches unchanged.`,
       passes: opts.pass,
       async onBatch (records, batch) {
         if (batch.time <= written) return opts.pass ? records : undefined
+        const source = sourceOffsets(batch.extra)
         const messages = []
         for (const record of records) {
           const m = message(record)
@@ -130,6 +139,8 @@ Writes nothing on stdout unless --pass, which forwards the batches unchanged.`,
             // quadratic in its size, and could exceed the broker's largest request
             for (let i = 0; i < messages.length; i += SEND_SIZE) await transaction.send({ topic: opts.topic, messages: messages.slice(i, i + SEND_SIZE) })
             await transaction.sendOffsets({ consumerGroupId: group, topics: [{ topic: opts.topic, partitions: [{ partition: 0, offset: String(batch.time) }] }] })
+            // the kafka source's offsets, when it left their commit to this sink (its only one)
+            if (source) await transaction.sendOffsets(source)
             await transaction.commit()
             break
           } catch (err) {

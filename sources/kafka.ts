@@ -72,15 +72,27 @@ commit before it commits and exits. A group with no committed offsets starts at
 --offsets-store redis://HOST:PORT/DB keeps the offsets in Redis instead, in the
 hash dstream:offsets:GROUP:TOPIC (partition -> next offset), and not in the group.
 
-Several instances of one pipeline (each with its own state directory) may read one
-group: the partitions are shared among them round robin, and on a rebalance the
-group waits (up to half the session timeout) until the batches each instance has
-in flight are committed before any partition changes hands, so together they read
-every record once. A member that has not been heard from for --session-timeout is
-dropped from the group, and its partitions go to the others. An instance killed
-outright (kill -9) is the exception: the others take its partitions from the offsets committed to the
-group, and the batches it had emitted but not committed are read again, by them and
-by itself when it is started again (at least once, not exactly once, for those).
+When to-kafka is the pipeline's only sink (and the offsets are the group's), the
+source does not commit them itself: it names the group on each batch line
+("group":"G"), and to-kafka commits the ends of the batch's ranges as the group's
+offsets in the same transaction as the batch's records (Kafka Streams' way). The
+output and the group's offsets then move together.
+
+Several instances of one pipeline (each with its own state directory, on one
+machine or several) may read one group: the partitions are shared among them round
+robin, and on a rebalance the group waits (up to half the session timeout) until
+the batches each instance has in flight are committed before any partition changes
+hands, so together they read every record once. A member that has not been heard
+from for --session-timeout is dropped from the group, and its partitions go to the
+others from the group's offsets. An instance killed outright (kill -9) leaves
+nothing to be read twice when to-kafka is the only sink: what it had not committed
+is in no transaction that counts, and started again it replays only the batches
+to-kafka had committed (to bring the stateful operators between up to date; the
+sink skips them) and drops the others, whose records are read again from the
+group's offsets by whoever has their partitions. With other sinks (save, to-sql,
+several sinks) the source commits after all of them, and a killed instance's
+batches emitted but not committed are read again, by the others and by itself when
+it is started again: at least once, not exactly once, for those.
 
 Brokers come from --brokers or $DSTREAM_KAFKA_BROKERS; SASL and TLS from
 $DSTREAM_KAFKA_SASL_MECHANISM (plain, scram-sha-256, scram-sha-512),
@@ -175,12 +187,16 @@ use Kafka 3.x.`,
     const store = await offsetStore(kafka.name, opts.offsetsStore, client, admin, opts.group, ctx.stateDir, say)
     const reader = await atStart(() => RangeReader.start(client, topics, say, opts.group))
     const once = opts.once ? await atStart(() => endsNow(admin, topics)) : undefined
+    const partitions = await atStart(() => partitionCounts(admin, topics))
     const batches = new KafkaBatches(component, admin, reader, store, {
       topics,
       interval,
       chunk: opts.chunk,
       maxRate,
       from: opts.from as 'earliest' | 'latest',
+      // offsets kept in the group: a to-kafka sink, the only one, commits them with its batches
+      group: opts.offsetsStore === undefined ? opts.group : undefined,
+      origin: { brokers: brokers!, group: opts.group, partitions },
       until: once,
       record: recordOf(opts, ctx),
       emit: chunk => io.emit(chunk),
@@ -251,6 +267,12 @@ async function endsNow (admin: import('kafkajs').Admin, topics: string[]): Promi
   const ends: Offsets = new Map()
   for (const topic of topics) for (const p of await admin.fetchTopicOffsets(topic)) ends.set(tpKey(topic, p.partition), Number(p.high))
   return ends
+}
+
+/** How many partitions each topic has. */
+async function partitionCounts (admin: import('kafkajs').Admin, topics: string[]): Promise<Record<string, number>> {
+  const { topics: found } = await admin.fetchTopicMetadata({ topics })
+  return Object.fromEntries(found.map(t => [t.name, t.partitions.length]))
 }
 
 /** A message as a record: its value (parsed with --json), or with --with-meta all of it. */

@@ -18,6 +18,11 @@ export interface BatchInfo {
   interval: number
   /** true when more chunks of this batch follow (chunk-wise operators only) */
   more: boolean
+  /**
+   * What the batch line carries besides its records, as it came (on a batch's last
+   * chunk): a kafka source's offset ranges, and the group a sink is to commit them to
+   */
+  extra?: Record<string, unknown>
 }
 
 /**

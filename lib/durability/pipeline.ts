@@ -12,8 +12,8 @@ import { committedIn } from './commit.js'
 import { readMeta } from './component.js'
 
 export interface Members {
-  /** each sink's last committed batch (-Infinity: nothing yet) */
-  sinks: Array<{ name: string, committed: number }>
+  /** each sink (its directory's name and its operator) and its last committed batch (-Infinity: nothing yet) */
+  sinks: Array<{ name: string, operator: string, committed: number }>
   /** each stateful operator's versions, oldest first */
   states: Array<{ name: string, versions: number[] }>
 }
@@ -32,7 +32,7 @@ export function membersOf (stateDir: string): Members {
     if (meta === undefined || meta === 'corrupt') continue
     if (meta.role === 'sink') {
       const committed = committedIn(dir)
-      members.sinks.push({ name, committed: typeof committed === 'number' ? committed : -Infinity })
+      members.sinks.push({ name, operator: meta.operator, committed: typeof committed === 'number' ? committed : -Infinity })
     } else if (meta.role === 'state') {
       members.states.push({ name, versions: versionsIn(dir) })
     }

@@ -142,7 +142,7 @@ export class Stage implements Downstream {
   }
 
   private run (records: unknown[], time: number, interval: number, more: boolean, extra: Record<string, unknown> | undefined, others?: unknown[][]): void | Promise<void> {
-    this.ctx.batch = { time, interval, more }
+    this.ctx.batch = extra ? { time, interval, more, extra } : { time, interval, more }
     const output = this.outputIntervalFor(interval)
     const watch = this.watch
     const start = watch ? performance.now() : 0

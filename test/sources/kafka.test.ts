@@ -202,6 +202,30 @@ t.test('the word count from a 4-partition topic into another topic, exactly once
   t.same(Object.fromEntries(committed), Object.fromEntries(inputEnds.map(e => [e.partition, e.high])), 'the committed offsets are the end offsets')
 })
 
+t.test('who commits the offsets: to-kafka, in its transactions, when it is the only sink; else the source, after every sink', async t => {
+  const brokers = await kafka(t)
+  if (!brokers) return
+  const input = await createTopic(brokers, uniqueName('commit-in'), 2)
+  const output = await createTopic(brokers, uniqueName('commit-out'), 1)
+  t.teardown(() => deleteTopics(brokers, [input, output]))
+  await produce(brokers, input, Array.from({ length: 40 }, (_, i) => ({ value: `v${i}`, partition: i % 2 })))
+  const env = { DSTREAM_KAFKA_BROKERS: brokers }
+  for (const { label, sinks, commits } of [
+    { label: 'to-kafka alone', sinks: `dstream to-kafka --topic ${output}`, commits: 'to-kafka' },
+    { label: 'to-kafka and save', sinks: `dstream to-kafka --topic ${output} --pass | dstream save out/b`, commits: 'the source' }
+  ]) {
+    const group = uniqueName('commit')
+    const dir = freshDir()
+    const ran = await sh(`cd ${dir} && dstream kafka --topic ${input} --group ${group} --from earliest --once | tee lines | ${sinks}`, { env: { ...env, DSTREAM_STATE_DIR: `${dir}/state` }, timeout: 120_000 })
+    t.equal(ran.code, 0, `${label}: exit 0`, { stderr: ran.stderr })
+    const lines = fs.readFileSync(`${dir}/lines`, 'utf8').split('\n').filter(Boolean).map(l => JSON.parse(l))
+    const named = lines.filter(l => l.group !== undefined)
+    if (commits === 'to-kafka') t.ok(lines.length > 0 && named.length === lines.length && named.every(l => l.group === group && Array.isArray(l.offsets)), `${label}: every batch line names the group beside its ranges`)
+    else t.equal(named.length, 0, `${label}: no batch line names the group`)
+    await lagZero(t, brokers, group, input, `${label}: ${commits} committed every offset (lag 0)`)
+  }
+})
+
 t.test('batch lines: offset ranges, chunks, empty batches', async t => {
   const brokers = await kafka(t)
   if (!brokers) return

@@ -12,11 +12,20 @@
 // pipeline's restart point, then goes on where its log ends. (The ranges are not
 // trimmed by what the store holds: this instance may have stored a batch's offsets
 // before a sink that registered late had it, and that sink must get it again.)
+//
+// When to-kafka is the pipeline's only sink and the offsets are the group's, the
+// source does not commit them: it names the group on the batch line, and to-kafka
+// commits them in the transaction that writes the batch (Kafka Streams' way), so the
+// output and the group's offsets move together. Started again, the source then
+// replays only the batches to-kafka committed (for the stateful operators between);
+// those it had not are dropped, and their records are read again from the group's
+// offsets, by this instance or by the one their partitions went to meanwhile.
 import type { Admin, KafkaMessage } from 'kafkajs'
 import type { Component } from '../../durability/component.js'
 import type { RangeReader } from './reader.js'
 import { tpKey, tpOf, type Offsets, type OffsetStore } from './offsetStore.js'
-import { membersOf, restartPoint } from '../../durability/pipeline.js'
+import { membersOf, restartPoint, type Members } from '../../durability/pipeline.js'
+import { markerGroup, readMarker } from './marker.js'
 import { Serial } from '../../core/serial.js'
 import { SourceLog, type LoggedBatch } from '../../durability/sourceLog.js'
 import type { Chunk } from '../../core/types.js'
@@ -46,8 +55,11 @@ class Stopped extends Error {}
 /** Spark's OffsetRange: the records [from, until) of a topic's partition. */
 export interface OffsetRange { topic: string, partition: number, from: number, until: number }
 
-/** A batch in the source log: the offset ranges it holds. */
-interface KafkaBatch extends LoggedBatch { offsets: OffsetRange[] }
+/**
+ * A batch in the source log: the offset ranges it holds, and the to-kafka sink (its
+ * name in the state directory) that commits them, when that is the pipeline's only sink.
+ */
+interface KafkaBatch extends LoggedBatch { offsets: OffsetRange[], committer?: string }
 
 export interface KafkaBatching {
   topics: string[]
@@ -56,6 +68,14 @@ export interface KafkaBatching {
   /** records per partition per second; undefined: no limit */
   maxRate?: number
   from: 'earliest' | 'latest'
+  /** the consumer group, when the offsets are kept in it (then a to-kafka sink may commit them) */
+  group?: string
+  /**
+   * Where the batches come from, on every batch line as "kafka": the brokers, the
+   * group and each topic's partition count, for the stateful operators that keep
+   * their state per input partition in changelog topics (lib/systems/kafka/changelog.ts)
+   */
+  origin: KafkaOrigin
   /** --once: the end offsets at start, where reading stops */
   until?: Offsets
   /** a message to a record; undefined when it was bad and set aside */
@@ -71,6 +91,9 @@ export interface KafkaBatching {
 }
 
 interface Ends { low: number, high: number }
+
+/** The "kafka" field of a batch line. */
+export interface KafkaOrigin { brokers: string, group: string, partitions: Record<string, number> }
 
 export class KafkaBatches {
   private readonly log: SourceLog<KafkaBatch>
@@ -149,8 +172,14 @@ export class KafkaBatches {
     const { batches } = this.log
     const done = batches.filter(b => b.batch <= point)
     await this.storeUpTo(done)
-    const again = batches.filter(b => b.batch > point)
-    for (const b of batches) for (const r of b.offsets ?? []) this.raise(tpKey(r.topic, r.partition), r.until)
+    const dropped = await this.uncommittedBySink(batches.filter(b => b.batch > point))
+    const again = batches.filter(b => b.batch > point && !dropped.includes(b))
+    for (const b of [...done, ...again]) for (const r of b.offsets ?? []) this.raise(tpKey(r.topic, r.partition), r.until)
+    // the log's cursor may hold the ends of dropped batches (a compaction while they were in flight): each partition goes back to where its first dropped range began
+    const backTo = new Map<string, number>()
+    for (const b of dropped) for (const r of b.offsets ?? []) { const key = tpKey(r.topic, r.partition); if (!backTo.has(key)) backTo.set(key, r.from) }
+    for (const [key, from] of backTo) if ((this.lastUntil.get(key) ?? -1) > from) this.lastUntil.set(key, from)
+    if (dropped.length > 0) this.b.say(`dropping ${dropped.length} batch${dropped.length === 1 ? '' : 'es'} to-kafka had not committed (${dropped[0].batch} to ${dropped.at(-1)!.batch}): their records are read again from the group's offsets, by whichever instance has their partitions`)
     this.log.rewrite({ cursor: Object.fromEntries(this.lastUntil), after: done.at(-1)?.batch ?? this.log.start.after }, [], again)
     // the replayed batches' offsets go to the store as the sinks commit them, while the
     // group is joined (its leader waits for them before it hands partitions on)
@@ -166,6 +195,30 @@ export class KafkaBatches {
     }
     const last = this.log.lastBatch
     this.openTime = Math.max(batchTimeOf(Date.now(), this.b.interval), last === null ? -Infinity : last + this.b.interval)
+  }
+
+  /**
+   * Of the batches to replay, those whose offsets a to-kafka sink was to commit and
+   * did not (past its marker): nothing holds them, and their partitions may be
+   * another instance's by now, which reads them from the group's offsets.
+   */
+  private async uncommittedBySink (batches: KafkaBatch[]): Promise<KafkaBatch[]> {
+    const markers = new Map<string, number>()
+    for (const name of new Set(batches.map(b => b.committer).filter(c => c !== undefined))) {
+      const group = markerGroup(name, this.log.component.stateDir)
+      markers.set(name, await this.retrying(() => readMarker(this.admin, group), `read the marker of to-kafka (group ${group})`))
+    }
+    return batches.filter(b => b.committer !== undefined && b.batch > markers.get(b.committer)!)
+  }
+
+  /**
+   * The to-kafka sink that is to commit the next batch's offsets: the pipeline's only
+   * sink, when it is a to-kafka and the offsets are the group's; else undefined.
+   */
+  private committerOf (members: Members): string | undefined {
+    if (this.b.group === undefined || members.sinks.length !== 1) return undefined
+    const [sink] = members.sinks
+    return sink.operator === 'to-kafka' ? sink.name : undefined
   }
 
   /** Live batches, every interval. */
@@ -361,7 +414,8 @@ export class KafkaBatches {
       this.raise(key, until)
     }
     if (ends) this.lastBehind = behind
-    const batch: KafkaBatch = { batch: time, interval: this.b.interval, offsets: ranges }
+    const committer = this.committerOf(membersOf(this.log.component.stateDir))
+    const batch: KafkaBatch = committer === undefined ? { batch: time, interval: this.b.interval, offsets: ranges } : { batch: time, interval: this.b.interval, offsets: ranges, committer }
     this.log.appendBatch(batch)
     await this.emit(batch, (key, _at, next) => this.backlogRead(key, next)).catch(err => {
       // bad input: the batch is taken out of the log again, so that the run after the
@@ -420,7 +474,9 @@ export class KafkaBatches {
     } finally {
       clearInterval(slow)
     }
-    await this.b.emit({ time: batch.batch, interval: batch.interval, records, extra: { offsets: ranges } })
+    // Spark's HasOffsetRanges; and the group, when the sink is to commit them there
+    const extra = batch.committer === undefined ? { offsets: ranges, kafka: this.b.origin } : { offsets: ranges, group: this.b.group, kafka: this.b.origin }
+    await this.b.emit({ time: batch.batch, interval: batch.interval, records, extra })
     this.emittedUpTo = batch.batch
   }
 
@@ -445,16 +501,24 @@ export class KafkaBatches {
     return this.committing
   }
 
-  /** Writes the ends of these batches' ranges to the store; on failure says so and leaves them for the next try. */
+  /**
+   * Writes the ends of these batches' ranges to the store; on failure says so and
+   * leaves them for the next try. The ends a to-kafka sink committed already (with
+   * the batch) are not written again: only noted as stored.
+   */
   private async storeUpTo (batches: KafkaBatch[]): Promise<void> {
     if (batches.length === 0) return
     const offsets: Offsets = new Map()
+    const bySink: Offsets = new Map()
     for (const b of batches) {
       for (const r of b.offsets ?? []) {
         const key = tpKey(r.topic, r.partition)
-        if (r.until > (this.stored.get(key) ?? -1) && r.until > (offsets.get(key) ?? -1)) offsets.set(key, r.until)
+        if (r.until <= (this.stored.get(key) ?? -1) || r.until <= Math.max(offsets.get(key) ?? -1, bySink.get(key) ?? -1)) continue
+        // (a later range of a partition wins: an earlier one written after it would take the group's offset back)
+        if (b.committer === undefined) { offsets.set(key, r.until); bySink.delete(key) } else { bySink.set(key, r.until); offsets.delete(key) }
       }
     }
+    for (const [key, offset] of bySink) this.stored.set(key, offset)
     if (offsets.size > 0) {
       try {
         await this.orStop(this.store.write(offsets))

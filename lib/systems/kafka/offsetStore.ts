@@ -19,6 +19,25 @@ export type Offsets = Map<string, number>
 export const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`
 export const tpOf = (key: string) => { const i = key.lastIndexOf('\u0000'); return { topic: key.slice(0, i), partition: Number(key.slice(i + 1)) } }
 
+/**
+ * The offsets a batch line asks its sink to commit: the ends of its ranges ("offsets")
+ * as the offsets of the group it names ("group"). The kafka source names its group
+ * there only when to-kafka is the pipeline's only sink (batches.ts); otherwise undefined.
+ */
+export function sourceOffsets (extra: Record<string, unknown> | undefined): { consumerGroupId: string, topics: Array<{ topic: string, partitions: Array<{ partition: number, offset: string }> }> } | undefined {
+  const group = extra?.group
+  const ranges = extra?.offsets
+  if (typeof group !== 'string' || !Array.isArray(ranges)) return undefined
+  const topics = new Map<string, Array<{ partition: number, offset: string }>>()
+  for (const r of ranges as Array<{ topic?: unknown, partition?: unknown, until?: unknown }>) {
+    if (typeof r?.topic !== 'string' || !Number.isInteger(r.partition) || !Number.isInteger(r.until)) continue
+    if (!topics.has(r.topic)) topics.set(r.topic, [])
+    topics.get(r.topic)!.push({ partition: r.partition as number, offset: String(r.until) })
+  }
+  if (topics.size === 0) return undefined
+  return { consumerGroupId: group, topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })) }
+}
+
 export interface OffsetStore {
   /** what names it in messages */
   readonly where: string
