@@ -12,6 +12,8 @@ import { parseDuration } from '../lib/core/durations.js'
 import { UsageError, excerpt, usage } from '../lib/core/errors.js'
 import { compileFunction } from '../lib/core/functions.js'
 import { keyOf } from '../lib/core/keys.js'
+import { nameOf } from '../lib/durability/component.js'
+import { PER_INPUT_PARTITION_TEXT, perInputPartition } from '../lib/systems/kafka/changelog.js'
 import { SKIP, type OperatorDefinition } from '../lib/core/types.js'
 import { EVENT_TIME_OPTION, WATERMARK_OPTION, Watermark, eventTimeFunction, timeText, watermarkDelay, type WatermarkState } from '../lib/ops/watermark.js'
 
@@ -71,7 +73,8 @@ directory after each batch, and restored when the command starts again with the
 same --state-dir and --name. When FN or the --event-time function throws, the
 command stops with exit 65 naming the record and the batch; with --on-error skip
 the record is set aside. An event time that is not a time (ms since the epoch, a
-Date or a date string) is bad input: exit 65, or with --on-bad-input skip set aside.`,
+Date or a date string) is bad input: exit 65, or with --on-bad-input skip set aside.
+${PER_INPUT_PARTITION_TEXT.trim()}`,
   positionals: [{ name: 'FN', key: 'fn', describe: "the record's key: r => key (default: the whole record)", optional: true }],
   options: {
     within: { type: 'string', meta: 'DUR', describe: 'remember a key for DUR of batch time only (default: for ever)' },
@@ -89,10 +92,12 @@ Date or a date string) is bad input: exit 65, or with --on-bad-input skip set as
     }
   ],
   input: 'batches',
+  statePerInputPartition: true,
   init (opts, ctx) {
     if (opts.watermark !== undefined && opts.eventTime === undefined) throw usage(dropDuplicates, '--watermark needs --event-time')
     if (opts.within !== undefined && opts.eventTime !== undefined) throw usage(dropDuplicates, '--within (a horizon in batch time) and --event-time (a horizon set by the watermark) exclude each other')
-    const keyFn = opts.fn === undefined ? undefined : ctx.guard(compileFunction(opts.fn, ctx.scope, 'key function'))
+    const rawKey = opts.fn === undefined ? undefined : compileFunction(opts.fn, ctx.scope, 'key function')
+    const keyFn = rawKey && ctx.guard(rawKey)
     let within: number | undefined
     try {
       within = opts.within === undefined ? undefined : parseDuration(opts.within, '--within')
@@ -148,7 +153,21 @@ Date or a date string) is bad input: exit 65, or with --on-bad-input skip set as
       return out
     }
 
-    return {
+    // from a kafka source: the keys seen kept per input partition, with a changelog topic
+    return perInputPartition(dropDuplicates.name, nameOf(dropDuplicates, opts), ctx.stderr, {
+      idOf (record) {
+        // a key that throws is the guarded call's to report, once
+        try { return keyOf(rawKey ? rawKey(record) : record) } catch { return undefined }
+      },
+      entries: () => seen.entries(),
+      drop (gone) { for (const id of seen.keys()) if (gone(id)) seen.delete(id) },
+      load (entries) {
+        // in the order of their times, which --within's forgetting walks
+        const all = [...seen, ...entries as Array<[string, [unknown, number]]>].sort((a, b) => a[1][1] - b[1][1])
+        seen.clear()
+        for (const [id, entry] of all) seen.set(id, entry)
+      }
+    }, {
       onBatch: (records, batch) => eventTime ? byEventTime(records, batch.time, eventTime) : byBatchTime(records, batch.time),
       snapshot: (): EventTimeState | Array<[unknown, number]> => eventTime ? { watermark: watermark.snapshot(), seen: [...seen.values()] } : [...seen.values()],
       keys: () => seen.size,
@@ -169,7 +188,7 @@ Date or a date string) is bad input: exit 65, or with --on-bad-input skip set as
         seen.clear()
         for (const [key, time] of entries as Array<[unknown, number]>) seen.set(keyOf(key), [key, time])
       }
-    }
+    })
   }
 }
 

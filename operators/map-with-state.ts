@@ -11,7 +11,9 @@ import { parseDuration } from '../lib/core/durations.js'
 import { UsageError, usage } from '../lib/core/errors.js'
 import { compileFunction } from '../lib/core/functions.js'
 import { isPair, keyOf } from '../lib/core/keys.js'
-import { KeyedState, loadInitial } from '../lib/ops/state.js'
+import { KeyedState, loadInitial, pairsById } from '../lib/ops/state.js'
+import { nameOf } from '../lib/durability/component.js'
+import { PER_INPUT_PARTITION_TEXT, perInputPartition } from '../lib/systems/kafka/changelog.js'
 import { SKIP, type Context, type OperatorDefinition } from '../lib/core/types.js'
 
 interface MapWithStateOptions { fn: string, timeout?: string, initial?: string, snapshots?: boolean, partitions?: number }
@@ -99,7 +101,8 @@ one thread (by record, then the keys timing out by first-seen order), so the out
 equals one thread's; the checkpoint is the threads' states merged, as on one thread,
 so a run may restart with another N. The default is 1 (see update-state-by-key's
 figures; give --partitions 2 to a fused chain short of CPU). After an operator that
-is not per-record it runs on one thread and says so.`,
+is not per-record it runs on one thread and says so.
+${PER_INPUT_PARTITION_TEXT.trim()}`,
   positionals: [{ name: 'FN', key: 'fn', describe: 'the mapping function: (key, value, state, time) => output, or undefined for none' }],
   options: {
     timeout: { type: 'string', meta: 'DUR', describe: 'forget a key idle for longer than DUR (FN is called for it with isTimingOut() true)' },
@@ -123,10 +126,12 @@ is not per-record it runs on one thread and says so.`,
     { command: "map-with-state --timeout 30m '(user, page, state) => state.isTimingOut() ? [user, state.get()] : state.update([...(state.get() ?? []), page])'", describe: 'the pages of each session, emitted when the user has been idle for 30 minutes' }
   ],
   input: 'batches',
+  statePerInputPartition: true,
   init (opts, ctx) {
     const table = new KeyedState(loadInitial(mapWithState, opts.initial))
     const mapper = stateMapper(opts, ctx, table)
-    return {
+    // from a kafka source: the state kept per input partition, with a changelog topic
+    return perInputPartition(mapWithState.name, nameOf(mapWithState, opts), ctx.stderr, pairsById(table, true), {
       onBatch (records, batch) {
         const keys: unknown[] = []
         const values: unknown[] = []
@@ -141,7 +146,7 @@ is not per-record it runs on one thread and says so.`,
       snapshot: () => table.snapshot(true),
       keys: () => table.size,
       restore: saved => table.restore(saved)
-    }
+    })
   },
   keyedPart (opts, ctx, owns) {
     const table = new KeyedState(loadInitial(mapWithState, opts.initial), owns)

@@ -3,8 +3,10 @@
 // multiples of the slide; the arithmetic, incremental or not, is in lib/ops/window.ts.
 import { BUILTIN_REDUCERS, compileReducer } from '../lib/core/functions.js'
 import { KeyedFold, PARTITIONS_OPTION, PARTITIONS_TEXT } from '../lib/ops/keyed.js'
-import { FILTER_OPTION, INVERSE_OPTION, WINDOW_OPTIONS, WindowSpec, keyedWindowInstance, windowFold } from '../lib/ops/window.js'
-import type { OperatorDefinition } from '../lib/core/types.js'
+import { FILTER_OPTION, INVERSE_OPTION, WINDOW_OPTIONS, WindowSpec, keyedWindowInstance, windowFold, type KeyedView } from '../lib/ops/window.js'
+import { nameOf } from '../lib/durability/component.js'
+import { PER_INPUT_PARTITION_TEXT, perInputPartition } from '../lib/systems/kafka/changelog.js'
+import type { Instance, OperatorDefinition } from '../lib/core/types.js'
 
 interface ReduceByKeyAndWindowOptions { fn: string, length?: string, slide?: string, inverse?: string, filter?: string }
 
@@ -43,7 +45,8 @@ entered it. --length and --slide must be multiples of the input interval.
 With --partitions N (Spark's numPartitions) each batch is folded on N worker threads,
 each folding its share of the batch's chunks; the shares of a key are reduced with FN,
 and the batch's result goes into the window here, as without threads (the window and
-its checkpoints are the same). ${PARTITIONS_TEXT}`,
+its checkpoints are the same). ${PARTITIONS_TEXT}
+${PER_INPUT_PARTITION_TEXT.trim()}`,
   positionals: [{ name: 'FN', key: 'fn', describe: 'the reduce function (a, b) => c, or sum, min, max, concat, count' }],
   options: { ...WINDOW_OPTIONS, ...INVERSE_OPTION, ...FILTER_OPTION, ...PARTITIONS_OPTION },
   examples: [
@@ -52,12 +55,15 @@ its checkpoints are the same). ${PARTITIONS_TEXT}`,
     { command: "reduce-by-key-and-window '(a, b) => a + b' --inverse '(a, b) => a - b' --filter '([k, v]) => v != 0' --length 4s --slide 2s", describe: 'every 2 seconds, the last 4, keys at 0 dropped', input: [[['a', 1]], [['a', 2]], [['b', 3]], [], [], []], output: [[['a', 3]], [['a', 3], ['b', 3]], [['b', 3]]] }
   ],
   input: 'chunks',
+  statePerInputPartition: true,
   combiner: (opts, scope) => compileReducer(opts.fn, scope),
   init (opts, ctx) {
     const spec = new WindowSpec(reduceByKeyAndWindow, opts)
     const reducer = reduceByKeyAndWindow.combiner!(opts, ctx.scope)
     const batch = new KeyedFold(reducer, ctx)
-    return keyedWindowInstance(spec, windowFold(reduceByKeyAndWindow, ctx, reducer, opts), { fold: r => batch.fold(r), take: () => batch.takeTable() })
+    // from a kafka source: the window kept per input partition, with a changelog topic
+    const keyed = (view: KeyedView, inner: Instance) => perInputPartition(reduceByKeyAndWindow.name, nameOf(reduceByKeyAndWindow, opts), ctx.stderr, view, inner)
+    return keyedWindowInstance(spec, windowFold(reduceByKeyAndWindow, ctx, reducer, opts), { fold: r => batch.fold(r), take: () => batch.takeTable() }, undefined, keyed)
   }
 }
 

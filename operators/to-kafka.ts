@@ -11,6 +11,7 @@ import { RuntimeError } from '../lib/core/errors.js'
 import { compileFunction } from '../lib/core/functions.js'
 import { BROKERS_OPTION, connectionProblem, instanceTag, kafkaClient } from '../lib/systems/kafka/client.js'
 import { markerGroup, readMarker } from '../lib/systems/kafka/marker.js'
+import { changelogOf } from '../lib/systems/kafka/changelog.js'
 import { sourceOffsets } from '../lib/systems/kafka/offsetStore.js'
 import { plainText } from '../lib/ops/show.js'
 import { SKIP, type OperatorDefinition } from '../lib/core/types.js'
@@ -48,7 +49,10 @@ leaves the commit of its offsets to it: the batch line names the source's group
 those ranges as the group's offsets (Kafka Streams' way). The output and the
 group's offsets then move together, so several instances of the pipeline sharing
 the group read every record once into the topic even when one is killed outright
-(see the kafka source).
+(see the kafka source). The stateful operators between keep their state per input
+partition then, and their changes to it ride on the batch line too ("changelog"):
+to-kafka writes them to their changelog topics in the same transaction, so state,
+output and offsets move together.
 
 Brokers come from --brokers or $DSTREAM_KAFKA_BROKERS; SASL and TLS from
 $DSTREAM_KAFKA_SASL_MECHANISM (plain, scram-sha-256, scram-sha-512),
@@ -125,6 +129,7 @@ Writes nothing on stdout unless --pass, which forwards the batches unchanged.`,
       async onBatch (records, batch) {
         if (batch.time <= written) return opts.pass ? records : undefined
         const source = sourceOffsets(batch.extra)
+        const changelog = changelogOf(batch.extra)
         const messages = []
         for (const record of records) {
           const m = message(record)
@@ -138,6 +143,10 @@ Writes nothing on stdout unless --pass, which forwards the batches unchanged.`,
             // in sends of SEND_SIZE: one send of a whole batch would cost kafkajs time
             // quadratic in its size, and could exceed the broker's largest request
             for (let i = 0; i < messages.length; i += SEND_SIZE) await transaction.send({ topic: opts.topic, messages: messages.slice(i, i + SEND_SIZE) })
+            // the changes of the state kept per input partition by the stateful operators before it
+            for (const { topic, messages } of changelog) {
+              for (let i = 0; i < messages.length; i += SEND_SIZE) await transaction.send({ topic, messages: messages.slice(i, i + SEND_SIZE) })
+            }
             await transaction.sendOffsets({ consumerGroupId: group, topics: [{ topic: opts.topic, partitions: [{ partition: 0, offset: String(batch.time) }] }] })
             // the kafka source's offsets, when it left their commit to this sink (its only one)
             if (source) await transaction.sendOffsets(source)

@@ -5,7 +5,9 @@
 // Spark's partitioner and rememberPartitioner have no meaning in one process.
 import { compileFunction } from '../lib/core/functions.js'
 import { isPair } from '../lib/core/keys.js'
-import { KeyedState, loadInitial } from '../lib/ops/state.js'
+import { nameOf } from '../lib/durability/component.js'
+import { PER_INPUT_PARTITION_TEXT, perInputPartition } from '../lib/systems/kafka/changelog.js'
+import { KeyedState, loadInitial, pairsById } from '../lib/ops/state.js'
 import { SKIP, type Context, type OperatorDefinition } from '../lib/core/types.js'
 
 interface UpdateStateByKeyOptions { fn: string, initial?: string, partitions?: number }
@@ -48,7 +50,8 @@ merged state, as on one thread, so a run may restart with another N. The default
 is 1: on a 2-core machine two threads update 1,000,000 keys about 1.4x as fast as
 one (npm run bench:spark), at about 35 MB and 50 ms a thread; give --partitions 2
 to a fused chain short of CPU. After an operator that is not per-record it runs on
-one thread and says so.`,
+one thread and says so.
+${PER_INPUT_PARTITION_TEXT.trim()}`,
   positionals: [{ name: 'FN', key: 'fn', describe: 'the update function: (values, state, key, time) => new state, or undefined/null to remove the key' }],
   options: {
     initial: { type: 'string', meta: 'FILE', describe: 'the states to start from: [key, state] pairs (a JSON array, or NDJSON)' },
@@ -60,10 +63,12 @@ one thread and says so.`,
     { command: "update-state-by-key '(vs, s = 0) => s + vs.length' --initial counts.json", describe: 'running counts that start from the counts in a file' }
   ],
   input: 'batches',
+  statePerInputPartition: true,
   init (opts, ctx) {
     const state = new KeyedState(loadInitial(updateStateByKey, opts.initial))
     const updater = stateUpdater(opts, ctx, state)
-    return {
+    // from a kafka source: the state kept per input partition, with a changelog topic
+    return perInputPartition(updateStateByKey.name, nameOf(updateStateByKey, opts), ctx.stderr, pairsById(state), {
       onBatch (records) {
         for (const record of records) {
           if (!isPair(record)) { ctx.badRecord(record, 'expected a [key, value] pair'); continue }
@@ -74,7 +79,7 @@ one thread and says so.`,
       snapshot: () => state.snapshot(),
       keys: () => state.size,
       restore: saved => state.restore(saved)
-    }
+    })
   },
   keyedPart (opts, ctx, owns) {
     const state = new KeyedState(loadInitial(updateStateByKey, opts.initial), owns)

@@ -58,7 +58,11 @@ or with --on-bad-input skip the dead-letter file gets {topic, partition, offset,
 value}); --with-meta makes every record {topic, partition, offset, key, value,
 timestamp, headers}. Records are in the order of topic, partition and offset. Each
 batch's last line carries its offset ranges, Spark's HasOffsetRanges:
-"offsets":[{"topic":"T","partition":0,"from":10,"until":25}].
+"offsets":[{"topic":"T","partition":0,"from":10,"until":25}], one per partition
+this instance reads (empty ones too); and every line says where it comes from:
+"kafka":{"brokers":"...","group":"G","partitions":{"T":6}}, which the stateful
+operators after it use to keep their state per input partition (see
+update-state-by-key).
 
 The ranges are logged in the state directory (DIR/NAME/log.ndjson, synced) before
 the batch is emitted, and the offsets are committed to the group only once the

@@ -191,6 +191,12 @@ export interface OperatorDefinition<O = any> extends Documented {
    */
   sink?: boolean
   /**
+   * Keeps its state per input partition when its batches come from a kafka source
+   * (lib/systems/kafka/changelog.ts), which its --partitions threads do not: such
+   * batches are refused there.
+   */
+  statePerInputPartition?: boolean
+  /**
    * What it emits for a chunk depends on that chunk's records alone, taken one by one
    * (map, filter, flat-map): it may run on any share of a batch, in a worker thread,
    * in front of an operator given --partitions.

@@ -113,6 +113,8 @@ export interface PartitionsOptions {
   byKey?: PartitionedState
   /** the contexts of the stages the workers run, in order, the keyed one last */
   contexts: OperatorContext[]
+  /** the keyed operator keeps its state per input partition from a kafka source, which the threads do not */
+  statePerInputPartition?: boolean
 }
 
 /**
@@ -200,6 +202,10 @@ export class Partitions implements Downstream {
     if (wrong) {
       first.badLine(JSON.stringify({ time: chunk.time, interval: chunk.interval, records: chunk.records }), wrong, this.order.last)
       return
+    }
+    // a batch line with "kafka": a kafka source's, whose state goes per input partition, on one thread
+    if (this.o.statePerInputPartition && chunk.extra?.kafka !== undefined) {
+      throw new RuntimeError(`dstream ${this.o.contexts[this.o.contexts.length - 1].name}: batch ${chunk.time}: from a kafka source, the state is kept per input partition (to move with its partitions between instances of the pipeline), which --partitions ${this.o.partitions} does not do: run it without --partitions`)
     }
     this.order.track(chunk)
     // keyed state is restored before the threads see a record of the run

@@ -114,7 +114,8 @@ export async function run (specs: StageSpec[], io: IO): Promise<number> {
           partitions: partitioned.partitions,
           fold: byKey ? undefined : { reducer: m.def.combiner!(m.opts, m.ctx.scope), instance },
           byKey,
-          contexts: made.slice(partitioned.from, i + 1).map(x => x.ctx)
+          contexts: made.slice(partitioned.from, i + 1).map(x => x.ctx),
+          statePerInputPartition: m.def.kind === 'operator' && m.def.statePerInputPartition
         }, stage)
         next = partitions
         i = partitioned.from

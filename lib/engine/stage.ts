@@ -32,6 +32,13 @@ export interface Downstream {
 
 const isPromise = (x: unknown): x is Promise<any> => typeof (x as any)?.then === 'function'
 
+/** Two batch lines' extras as one: lists joined, earlier first; otherwise the later value. */
+function carried (earlier: Record<string, unknown>, later: Record<string, unknown> | undefined): Record<string, unknown> {
+  const out = { ...earlier }
+  for (const [key, value] of Object.entries(later ?? {})) out[key] = Array.isArray(value) && Array.isArray(out[key]) ? [...(out[key] as unknown[]), ...value] : value
+  return out
+}
+
 export class Stage implements Downstream {
   private readonly order = new Assembler()
   /** pairs the main stream (0) with the `--with` streams, for operators that take them */
@@ -43,6 +50,8 @@ export class Stage implements Downstream {
   /** whether the state was rolled back to the version before the first input (done once) */
   private restored = false
   private skippedSaid = false
+  /** what the lines of batches that emitted nothing carried, for the next batch emitted */
+  private held: Record<string, unknown> | undefined
 
   constructor (
     private readonly def: OperatorDefinition,
@@ -142,19 +151,20 @@ export class Stage implements Downstream {
   }
 
   private run (records: unknown[], time: number, interval: number, more: boolean, extra: Record<string, unknown> | undefined, others?: unknown[][]): void | Promise<void> {
-    this.ctx.batch = extra ? { time, interval, more, extra } : { time, interval, more }
+    // the operator may add to what the line carries (the changes of state kept per input partition)
+    const batch: BatchInfo = this.ctx.batch = extra ? { time, interval, more, extra } : { time, interval, more }
     const output = this.outputIntervalFor(interval)
     const watch = this.watch
     const start = watch ? performance.now() : 0
-    const out = this.instance.onBatch(records, this.ctx.batch, others)
+    const out = this.instance.onBatch(records, batch, others)
     if (isPromise(out)) {
       return out.then(o => {
         watch?.worked(performance.now() - start)
-        return this.closed(o, time, output, more, extra)
+        return this.closed(o, time, output, more, batch.extra)
       })
     }
     watch?.worked(performance.now() - start)
-    return this.closed(out, time, output, more, extra)
+    return this.closed(out, time, output, more, batch.extra)
   }
 
   /** The operator's output interval for this input interval (a window's slide), asked once. */
@@ -225,8 +235,15 @@ export class Stage implements Downstream {
   }
 
   private forward (out: Emit, time: number, interval: number, more: boolean, extra: Record<string, unknown> | undefined): void | Promise<void> {
-    // undefined: no batch at this time. An empty non-final chunk carries nothing.
+    // undefined: no batch at this time; what its line carried goes on with the next
+    // batch that is emitted (a window's slide: the offsets a sink is to commit, the
+    // changes of state it is to write). An empty non-final chunk carries nothing.
+    if (out === undefined && !more && extra) this.held = carried(this.held ?? {}, extra)
     if (out === undefined || (more && out.length === 0)) return
+    if (this.held && !more) {
+      extra = carried(this.held, extra)
+      this.held = undefined
+    }
     this.watch?.output(out.length)
     const chunk: Chunk = { time, interval, records: out }
     if (more) chunk.more = true

@@ -96,11 +96,43 @@ export class KeyedState {
     return out
   }
 
+  /** Every held key: its id and its snapshot entry ([key, state], or [key, state, time]). */
+  * byId (withTime = false): IterableIterator<[string, unknown]> {
+    for (const [id, e] of this.table) {
+      if (e.state !== undefined) yield [id, withTime && e.time !== undefined ? [e.key, e.state, e.time] : [e.key, e.state]]
+    }
+  }
+
+  /** Removes the keys `gone` holds for (their ids). */
+  dropWhere (gone: (id: string) => boolean): void {
+    for (const id of this.table.keys()) if (gone(id)) this.table.delete(id)
+  }
+
+  /** Adds keys as byId gave them; throws when they are something else. */
+  load (entries: Array<[string, unknown]>): void {
+    const saved = entries.map(([, entry]) => entry)
+    checkEntries(saved)
+    entries.forEach(([id], i) => { const [key, state, time] = saved[i]; this.table.set(id, newEntry(key, state, time)) })
+  }
+
   /** Throws when the checkpoint holds something else; the runner names the file. */
   restore (saved: unknown): void {
     checkEntries(saved)
     this.table.clear()
     saved.forEach(([key, state, time], i) => { if (!this.owns || this.owns(key)) this.table.set(keyOf(key), newEntry(key, state, time, i - saved.length)) })
+  }
+}
+
+/**
+ * The state as keys by id with JSON states, the records [key, value] pairs: what
+ * keeping it per input partition needs (lib/systems/kafka/changelog.ts).
+ */
+export function pairsById (state: KeyedState, withTime = false) {
+  return {
+    idOf: (record: unknown) => isPair(record) ? keyOf(record[0]) : undefined,
+    entries: () => state.byId(withTime),
+    drop: (gone: (id: string) => boolean) => state.dropWhere(gone),
+    load: (entries: Array<[string, unknown]>) => state.load(entries)
   }
 }
 

@@ -7,7 +7,7 @@
 import { formatDuration, parseDuration } from '../core/durations.js'
 import { DstreamError, usage } from '../core/errors.js'
 import { builtinRefusal, compileFunction, type Reducer } from '../core/functions.js'
-import { keyOf } from '../core/keys.js'
+import { isPair, keyOf } from '../core/keys.js'
 import type { OptionSpec } from '../core/types.js'
 import { SKIP, type BatchInfo, type Context, type Definition, type Instance } from '../core/types.js'
 
@@ -94,6 +94,27 @@ export class Ring<P> {
       this.parts = this.parts.slice(this.head)
       this.head = 0
     }
+  }
+
+  /** every batch kept: its time and partial, oldest first */
+  * items (): IterableIterator<[number, P]> {
+    for (let i = this.head; i < this.times.length; i++) yield [this.times[i], this.parts[i]]
+  }
+
+  /** every partial replaced by what `change` makes of it */
+  replace (change: (part: P) => P): void {
+    for (let i = this.head; i < this.parts.length; i++) this.parts[i] = change(this.parts[i])
+  }
+
+  /** the partial of the batch at `time`, a new one (`make`) put in its place in time order when there is none */
+  at (time: number, make: () => P): P {
+    let i = this.times.length
+    while (i > this.head && this.times[i - 1] > time) i--
+    if (i > this.head && this.times[i - 1] === time) return this.parts[i - 1]
+    const part = make()
+    this.times.splice(i, 0, time)
+    this.parts.splice(i, 0, part)
+    return part
   }
 
   toJSON<J> (encode: (part: P) => J): Array<[number, J]> {
@@ -301,6 +322,84 @@ export class KeyedWindow {
     return table
   }
 
+  /**
+   * Each key of the window, for keeping the state per input partition
+   * (lib/systems/kafka/changelog.ts): id → [key, the accumulators of the batches that
+   * hold it as [time, acc], its running entry (--inverse) or null].
+   */
+  * byId (): IterableIterator<[string, unknown]> {
+    const keys = new Map<string, [unknown, Array<[number, unknown]>, Entry | null]>()
+    for (const [time, { ids, keys: ks, accs }] of this.windowed.ring.items()) {
+      for (let i = 0; i < ids.length; i++) {
+        const held = keys.get(ids[i])
+        if (held) held[1].push([time, accs[i]])
+        else keys.set(ids[i], [ks[i], [[time, accs[i]]], null])
+      }
+    }
+    for (const [id, entry] of this.running) {
+      const held = keys.get(id)
+      if (held) held[2] = entry
+      else keys.set(id, [entry[0], [], entry])
+    }
+    yield * keys
+  }
+
+  /** Removes the keys `gone` holds for. */
+  dropWhere (gone: (id: string) => boolean): void {
+    this.windowed.ring.replace(part => {
+      const kept: KeyedPart = { ids: [], keys: [], accs: [] }
+      for (let i = 0; i < part.ids.length; i++) {
+        if (gone(part.ids[i])) continue
+        kept.ids.push(part.ids[i]); kept.keys.push(part.keys[i]); kept.accs.push(part.accs[i])
+      }
+      return kept
+    })
+    for (const id of [...this.running.keys()]) if (gone(id)) this.running.delete(id)
+  }
+
+  /** The last window end, which the running entries are as of (--inverse): kept with the keys' changes. */
+  lastEnd (): number | null { return this.last ?? null }
+
+  /**
+   * Adds keys as byId gave them, their running entries as of window end `last`
+   * (another instance's): brought to this window's last end, if it has one.
+   */
+  load (entries: Array<[string, unknown]>, last: number | null): void {
+    if (this.last === undefined && last !== null) this.last = last
+    for (const [id, value] of entries) {
+      const [key, parts, running] = value as [unknown, Array<[number, unknown]>, Entry | null]
+      for (const [time, acc] of parts) {
+        const part = this.windowed.ring.at(time, () => ({ ids: [], keys: [], accs: [] }))
+        part.ids.push(id); part.keys.push(key); part.accs.push(acc)
+      }
+      if (!this.fold.inverse) continue // recomputed from the parts at every window
+      const entry = last === null || this.last === undefined || last === this.last ? running ?? undefined : this.moved(key, running ?? undefined, parts, last, this.last)
+      if (entry) this.running.set(id, entry)
+    }
+  }
+
+  /** A key's running entry as of window end `from`, brought to end `to`: the batches that left the window taken out, those that came in added. */
+  private moved (key: unknown, entry: Entry | undefined, parts: Array<[number, unknown]>, from: number, to: number): Entry | undefined {
+    const { merge, inverse, copy, dropEmpty } = this.fold
+    const length = this.windowed.spec.length
+    const within = (time: number, end: number) => time > end - length && time <= end
+    for (const [time, acc] of parts) {
+      const was = within(time, from)
+      if (was === within(time, to)) continue
+      if (!was) {
+        if (entry === undefined) { entry = [key, own(copy, acc), 1]; continue }
+        const value = merge(entry[1], acc)
+        if (value !== SKIP) entry[1] = value
+        entry[2]++
+      } else if (entry !== undefined) {
+        const value = inverse!(entry[1], acc)
+        if (value !== SKIP) entry[1] = value
+        entry[2]--
+      }
+    }
+    return entry !== undefined && dropEmpty && entry[2] <= 0 ? undefined : entry
+  }
+
   snapshot (): KeyedWindowState {
     // the batches' arrays as they are: they never change once kept
     const ring = this.windowed.ring.toJSON(p => ({ keys: p.keys, values: p.accs }))
@@ -354,7 +453,7 @@ export interface BatchFold { fold(records: unknown[]): void, take(): Table }
  * The Instance of a keyed window operator: chunks folded as they come, the batch's
  * table handed to the window at its last chunk, the window's pairs shaped by `output`.
  */
-export function keyedWindowInstance (spec: WindowSpec, fold: WindowFold, batch: BatchFold, output: (pairs: Array<[unknown, unknown]>) => unknown[] = pairs => pairs): Instance {
+export function keyedWindowInstance (spec: WindowSpec, fold: WindowFold, batch: BatchFold, output: (pairs: Array<[unknown, unknown]>) => unknown[] = pairs => pairs, keyed?: (view: KeyedView, inner: Instance) => Instance): Instance {
   const window = new KeyedWindow(spec, fold)
   // the keys of the last window made, for the metrics
   let held = 0
@@ -365,7 +464,7 @@ export function keyedWindowInstance (spec: WindowSpec, fold: WindowFold, batch: 
     for (const pair of pairs) { pair[0] = detached(pair[0]); pair[1] = detached(pair[1]) }
     return output(pairs)
   }
-  return {
+  const instance: Instance = {
     onBatch (records, info) {
       batch.fold(records)
       if (info.more) return undefined
@@ -377,4 +476,21 @@ export function keyedWindowInstance (spec: WindowSpec, fold: WindowFold, batch: 
     restore: state => window.restore(state as KeyedWindowState),
     keys: () => held
   }
+  if (!keyed) return instance
+  return keyed({
+    idOf: record => isPair(record) ? keyOf(record[0]) : undefined,
+    entries: () => window.byId(),
+    drop: gone => window.dropWhere(gone),
+    load: (entries, last) => window.load(entries, (last as number | null | undefined) ?? null),
+    meta: () => window.lastEnd()
+  }, instance)
+}
+
+/** A keyed window's state as keys by id, the records [key, value] pairs: what keeping it per input partition needs (lib/systems/kafka/changelog.ts). */
+export interface KeyedView {
+  idOf(record: unknown): string | undefined
+  entries(): Iterable<[string, unknown]>
+  drop(gone: (id: string) => boolean): void
+  load(entries: Array<[string, unknown]>, meta: unknown): void
+  meta(): unknown
 }

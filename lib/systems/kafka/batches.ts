@@ -17,9 +17,11 @@
 // source does not commit them: it names the group on the batch line, and to-kafka
 // commits them in the transaction that writes the batch (Kafka Streams' way), so the
 // output and the group's offsets move together. Started again, the source then
-// replays only the batches to-kafka committed (for the stateful operators between);
-// those it had not are dropped, and their records are read again from the group's
-// offsets, by this instance or by the one their partitions went to meanwhile.
+// replays the batches to-kafka committed as they were (for the stateful operators
+// between; the sink skips them), and those it had not empty: their records are read
+// again from the group's offsets, by this instance or by the one their partitions
+// went to meanwhile. (Empty, not dropped: the stateful operators roll back to the
+// version before the first batch replayed, which must not be one of them.)
 import type { Admin, KafkaMessage } from 'kafkajs'
 import type { Component } from '../../durability/component.js'
 import type { RangeReader } from './reader.js'
@@ -172,14 +174,14 @@ export class KafkaBatches {
     const { batches } = this.log
     const done = batches.filter(b => b.batch <= point)
     await this.storeUpTo(done)
-    const dropped = await this.uncommittedBySink(batches.filter(b => b.batch > point))
-    const again = batches.filter(b => b.batch > point && !dropped.includes(b))
-    for (const b of [...done, ...again]) for (const r of b.offsets ?? []) this.raise(tpKey(r.topic, r.partition), r.until)
-    // the log's cursor may hold the ends of dropped batches (a compaction while they were in flight): each partition goes back to where its first dropped range began
+    const emptied = await this.uncommittedBySink(batches.filter(b => b.batch > point))
+    // the log's cursor may hold the ends of those batches (a compaction while they were in flight): each partition goes back to where its first such range began
     const backTo = new Map<string, number>()
-    for (const b of dropped) for (const r of b.offsets ?? []) { const key = tpKey(r.topic, r.partition); if (!backTo.has(key)) backTo.set(key, r.from) }
+    for (const b of emptied) for (const r of b.offsets ?? []) { const key = tpKey(r.topic, r.partition); if (!backTo.has(key)) backTo.set(key, r.from) }
+    const again = batches.filter(b => b.batch > point).map(b => emptied.includes(b) ? { ...b, offsets: [] } : b)
+    for (const b of [...done, ...again]) for (const r of b.offsets ?? []) this.raise(tpKey(r.topic, r.partition), r.until)
     for (const [key, from] of backTo) if ((this.lastUntil.get(key) ?? -1) > from) this.lastUntil.set(key, from)
-    if (dropped.length > 0) this.b.say(`dropping ${dropped.length} batch${dropped.length === 1 ? '' : 'es'} to-kafka had not committed (${dropped[0].batch} to ${dropped.at(-1)!.batch}): their records are read again from the group's offsets, by whichever instance has their partitions`)
+    if (emptied.length > 0) this.b.say(`${emptied.length} batch${emptied.length === 1 ? '' : 'es'} to-kafka had not committed (${emptied[0].batch} to ${emptied.at(-1)!.batch}) come again empty: their records are read again from the group's offsets, by whichever instance has their partitions`)
     this.log.rewrite({ cursor: Object.fromEntries(this.lastUntil), after: done.at(-1)?.batch ?? this.log.start.after }, [], again)
     // the replayed batches' offsets go to the store as the sinks commit them, while the
     // group is joined (its leader waits for them before it hands partitions on)
@@ -467,7 +469,8 @@ export class KafkaBatches {
           at = next
           // full chunks go as soon as there are more records than a chunk: the last one is never empty unless the batch is
           let sent = 0
-          for (; records.length - sent > chunk; sent += chunk) await this.b.emit({ time: batch.batch, interval: batch.interval, records: records.slice(sent, sent + chunk), more: true })
+          // every chunk says where it comes from: a chunk-wise stateful operator keeps it until the last, which has the ranges
+          for (; records.length - sent > chunk; sent += chunk) await this.b.emit({ time: batch.batch, interval: batch.interval, records: records.slice(sent, sent + chunk), more: true, extra: { kafka: this.b.origin } })
           if (sent > 0) records = records.slice(sent)
         }
       }

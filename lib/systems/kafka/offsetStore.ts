@@ -28,11 +28,18 @@ export function sourceOffsets (extra: Record<string, unknown> | undefined): { co
   const group = extra?.group
   const ranges = extra?.offsets
   if (typeof group !== 'string' || !Array.isArray(ranges)) return undefined
-  const topics = new Map<string, Array<{ partition: number, offset: string }>>()
+  // the ranges of several batches (those a window emitted nothing for, then its own): each partition's furthest end
+  const ends: Offsets = new Map()
   for (const r of ranges as Array<{ topic?: unknown, partition?: unknown, until?: unknown }>) {
     if (typeof r?.topic !== 'string' || !Number.isInteger(r.partition) || !Number.isInteger(r.until)) continue
-    if (!topics.has(r.topic)) topics.set(r.topic, [])
-    topics.get(r.topic)!.push({ partition: r.partition as number, offset: String(r.until) })
+    const key = tpKey(r.topic, r.partition as number)
+    ends.set(key, Math.max(ends.get(key) ?? -1, r.until as number))
+  }
+  const topics = new Map<string, Array<{ partition: number, offset: string }>>()
+  for (const [key, until] of ends) {
+    const { topic, partition } = tpOf(key)
+    if (!topics.has(topic)) topics.set(topic, [])
+    topics.get(topic)!.push({ partition, offset: String(until) })
   }
   if (topics.size === 0) return undefined
   return { consumerGroupId: group, topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })) }
