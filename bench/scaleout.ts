@@ -3,10 +3,12 @@
 // separate machines), on this machine, against the real broker of
 // scripts/kafka/broker.sh. The 1-instance run is the baseline of the ratios, in the
 // same run of the bench.
-//   npm run bench:scaleout                  (1,000,000 records)
-//   RECORDS=300000 npm run bench:scaleout   (or: node dist/bench/scaleout.js 300000)
+//   npm run bench:scaleout                  (3,000,000 records)
+//   RECORDS=1000000 npm run bench:scaleout  (or: node dist/bench/scaleout.js 1000000)
 // Other knobs: KAFKA_BROKERS (127.0.0.1:19092), PARTITIONS (6), WORDS (10,000 keys),
 // INSTANCES (1,2,3), PIPELINES (some of stateless,wordcount), RUN_TIMEOUT (seconds, 600),
+// SOURCE_ARGS (more words for `dstream kafka`; default "--max-rate-per-partition 100000",
+// so that a batch holds at most 600,000 records: a stream, not one batch of the lot),
 // RESTORE_KEYS (1,000,000; 0: no restore figure).
 //
 // The input: RECORDS words keyed by themselves (Kafka's default partitioner: a word's
@@ -15,10 +17,14 @@
 // a fresh output topic, exactly once (to-kafka the only sink commits the offsets):
 //   stateless   kafka | map 'w => w.toUpperCase()' | to-kafka
 //   wordcount   kafka | map 'w => [w, 1]' | update-state-by-key (changelog topic) | to-kafka
-// The clock starts when the instances are spawned and stops when the group's lag is
-// 0 (every offset committed with its output); "joined" is when the last instance
-// was first given partitions (the group's start, part of the time). The CPU seconds
-// are those of every instance's processes (the broker's not counted).
+// The instances are started together; the group takes a few seconds to share the
+// partitions among them (each joiner makes the others finish their batches in flight
+// and join again), during which the first ones read on. So the rate is taken from
+// the moment every instance reads its share ("shared": the partitions split among
+// all of them) to the moment the group's lag is 0 (every offset committed with its
+// output): the records the group was behind then, over that time. "from start" is
+// all the records over the whole run, joins included. The CPU seconds are those of
+// every instance's processes (the broker's not counted).
 //
 // Then what a partition's move costs: a changelog partition of RESTORE_KEYS keys (one
 // message each, as compaction leaves it) read back by update-state-by-key when it is
@@ -33,12 +39,13 @@ import { Kafka, Partitioners, logLevel } from 'kafkajs'
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const DSTREAM = path.join(ROOT, 'bin', 'dstream')
 const BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:19092'
-const RECORDS = Number(process.argv[2] ?? process.env.RECORDS ?? 1_000_000)
+const RECORDS = Number(process.argv[2] ?? process.env.RECORDS ?? 3_000_000)
 const PARTITIONS = Number(process.env.PARTITIONS ?? 6)
 const WORDS = Number(process.env.WORDS ?? 10_000)
 const INSTANCES = (process.env.INSTANCES ?? '1,2,3').split(',').map(Number)
 const PIPELINES = (process.env.PIPELINES ?? 'stateless,wordcount').split(',')
 const RUN_TIMEOUT = Number(process.env.RUN_TIMEOUT ?? 600) * 1000
+const SOURCE_ARGS = process.env.SOURCE_ARGS ?? '--max-rate-per-partition 100000'
 
 const kafka = new Kafka({ clientId: 'bench-scaleout', brokers: BROKERS.split(','), logLevel: logLevel.NOTHING })
 const admin = kafka.admin()
@@ -96,16 +103,19 @@ function childrenOf (pid: number): number[] {
   }
 }
 
-async function run (pipeline: string, instances: number, input: string): Promise<{ seconds: number, joined: number, cpu: number }> {
+interface Run { rate: number, overall: number, shared: number | undefined, behind: number, seconds: number, cpu: number }
+
+async function run (pipeline: string, instances: number, input: string): Promise<Run> {
   const group = `bench-scaleout-g-${pipeline}-${instances}-${stamp}`
   const output = await topic(`bench-scaleout-out-${pipeline}-${instances}-${stamp}`, PARTITIONS)
   const middle = pipeline === 'stateless'
     ? `dstream map 'w => w.toUpperCase()'`
     : `dstream map 'w => [w, 1]' | dstream update-state-by-key '(vs, s = 0) => s + vs.length'`
   const sink = pipeline === 'stateless' ? `dstream to-kafka --topic ${output}` : `dstream to-kafka --topic ${output} --key '([w]) => w' --value '([, n]) => String(n)'`
-  const script = `dstream kafka --topic ${input} --group ${group} --from earliest --interval 1s | ${middle} | ${sink}`
+  const script = `dstream kafka --topic ${input} --group ${group} --from earliest --interval 1s ${SOURCE_ARGS} | ${middle} | ${sink}`
   const start = Date.now()
-  let joined = 0
+  // each instance's partitions now, from its last "reading T/0,2,4"
+  const shares: Array<Set<number>> = Array.from({ length: instances }, () => new Set())
   const children = Array.from({ length: instances }, (_, i) => {
     const state = fs.mkdtempSync(path.join(os.tmpdir(), `bench-scaleout-${i}-`))
     const child = spawn('bash', ['-o', 'pipefail', '-c', script.replaceAll('dstream ', `${DSTREAM} `)], {
@@ -114,22 +124,24 @@ async function run (pipeline: string, instances: number, input: string): Promise
       detached: true
     })
     let stderr = ''
-    let given = false
     child.stderr!.on('data', d => {
       stderr += d
-      if (given || !/reading \S+\/\d/.test(stderr)) return
-      given = true
-      joined = Math.max(joined, Date.now() - start)
+      const readings = [...stderr.matchAll(/reading \S+\/([\d,]+)\n|no partitions are this instance's/g)]
+      const last = readings.at(-1)
+      if (last) shares[i] = new Set(last[1] ? last[1].split(',').map(Number) : [])
     })
     return { child, state, stderr: () => stderr }
   })
   let cpu = 0
   let seconds = 0
+  let shared: { at: number, behind: number } | undefined
   try {
     for (;;) {
       const pids = children.flatMap(c => childrenOf(c.child.pid!))
       cpu = Math.max(cpu, cpuOf(pids)) // read while they run: they are gone after the stop
-      if (await lag(group, input) === 0) { seconds = (Date.now() - start) / 1000; break }
+      const behind = await lag(group, input)
+      if (!shared && shares.every(s => s.size > 0) && shares.reduce((n, s) => n + s.size, 0) === PARTITIONS && new Set(shares.flatMap(s => [...s])).size === PARTITIONS) shared = { at: Date.now(), behind }
+      if (behind === 0) { seconds = (Date.now() - start) / 1000; break }
       if (Date.now() - start > RUN_TIMEOUT) throw new Error(`${pipeline} with ${instances}: the lag is not 0 after ${RUN_TIMEOUT / 1000} s\n${children.map(c => c.stderr()).join('\n')}`)
       if (children.some(c => c.child.exitCode !== null)) throw new Error(`${pipeline} with ${instances}: an instance exited\n${children.map(c => c.stderr()).join('\n')}`)
       await sleep(200)
@@ -139,7 +151,9 @@ async function run (pipeline: string, instances: number, input: string): Promise
     await Promise.all(children.map(c => new Promise(resolve => c.child.exitCode !== null ? resolve(null) : c.child.on('close', resolve))))
     for (const c of children) fs.rmSync(c.state, { recursive: true, force: true })
   }
-  return { seconds, joined: joined / 1000, cpu }
+  const end = start + seconds * 1000
+  const from = shared ?? { at: start, behind: RECORDS }
+  return { rate: from.behind / Math.max(0.001, (end - from.at) / 1000), overall: RECORDS / seconds, shared: shared && (shared.at - start) / 1000, behind: from.behind, seconds, cpu }
 }
 
 /** A changelog partition of `keys` keys, and the time update-state-by-key takes to restore it. */
@@ -182,13 +196,13 @@ async function main (): Promise<void> {
   try {
     for (const pipeline of PIPELINES) {
       console.log(`\n${pipeline}:`)
-      console.log('  instances   records/s   vs 1   seconds   joined   CPU s')
+      console.log('  instances   records/s   vs 1   shared at   then behind   from start   seconds   CPU s')
       let base: number | undefined
       for (const n of INSTANCES) {
-        const { seconds, joined, cpu } = await run(pipeline, n, input)
-        const rate = RECORDS / seconds
-        base ??= rate
-        console.log(`  ${String(n).padStart(9)}   ${Math.round(rate).toLocaleString('en').padStart(9)}   ${(rate / base).toFixed(2).padStart(4)}   ${seconds.toFixed(1).padStart(7)}   ${joined.toFixed(1).padStart(6)}   ${cpu.toFixed(1).padStart(5)}`)
+        const r = await run(pipeline, n, input)
+        base ??= r.rate
+        const note = r.shared === undefined ? '   (never shared among all: the rate is from the start)' : r.behind < RECORDS / 5 ? '   (most records were read before the group was shared: raise RECORDS)' : ''
+        console.log(`  ${String(n).padStart(9)}   ${Math.round(r.rate).toLocaleString('en').padStart(9)}   ${(r.rate / base).toFixed(2).padStart(4)}   ${(r.shared === undefined ? '-' : r.shared.toFixed(1) + ' s').padStart(9)}   ${r.behind.toLocaleString('en').padStart(11)}   ${Math.round(r.overall).toLocaleString('en').padStart(10)}   ${r.seconds.toFixed(1).padStart(7)}   ${r.cpu.toFixed(1).padStart(5)}${note}`)
       }
     }
     const keys = Number(process.env.RESTORE_KEYS ?? 1_000_000)
