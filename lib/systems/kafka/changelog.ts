@@ -230,6 +230,7 @@ export class ChangelogState {
   private dropPartition (p: number, why = 'is another instance\'s now'): void {
     this.state.drop(id => this.partitionOf(id) === p)
     for (const [id] of this.logged) if (this.partitionOf(id) === p) this.logged.delete(id)
+    for (const [id, of] of this.partitionCache) if (of === p) this.partitionCache.delete(id)
     this.upTo.delete(p)
     this.metaOf.delete(p)
     this.say(`the state of ${this.source}/${p} ${why}: dropped`)
