@@ -3,10 +3,32 @@
 // dies until it is stopped, each process's pid in a file so that one can be killed.
 import fs from 'node:fs'
 import path from 'node:path'
-import { sleep } from './crash.js'
+import type { Test } from 'tap'
+import { seedFromEnv, sleep } from './crash.js'
 import { DSTREAM } from './helpers.js'
-import { pipeline, within, type Pipeline } from './kafkaHelpers.js'
+import { createTopic, deleteTopics, pipeline, uniqueName, within, type Pipeline } from './kafkaHelpers.js'
 import { shellQuote } from '../lib/ops/show.js'
+
+/**
+ * What a scale-out test starts from: its seed (said, to run it again), an input
+ * topic of `partitions`, an output topic of 3, a group, and the list of instances,
+ * killed and the topics removed when the test ends.
+ */
+export async function groupGround (t: Test, brokers: string, prefix: string, partitions: number): Promise<{ seed: number, input: string, output: string, group: string, instances: Instance[] }> {
+  const seed = seedFromEnv()
+  t.comment(`seed ${seed} (DSTREAM_CRASH_SEED=${seed} runs these kills again)`)
+  const input = uniqueName(`${prefix}-in`)
+  const output = uniqueName(`${prefix}-out`)
+  const group = uniqueName(`${prefix}-g`)
+  const instances: Instance[] = []
+  t.teardown(async () => {
+    for (const i of instances) i.current?.signal('SIGKILL')
+    await deleteTopics(brokers, [input, output])
+  })
+  await createTopic(brokers, input, partitions)
+  await createTopic(brokers, output, 3)
+  return { seed, input, output, group, instances }
+}
 
 /** One instance: its pipeline started again whenever it dies, until stopped; every process's pid in a file, to kill one. */
 export class Instance {

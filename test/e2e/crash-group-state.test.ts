@@ -9,10 +9,10 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { keep, random, seedFromEnv, sleep } from '../crash.js'
+import { keep, random, sleep } from '../crash.js'
 import { freshDir } from '../helpers.js'
-import { Instance } from '../instances.js'
-import { createTopic, deleteTopics, groupLag, pollFor, produce, readTopic, uniqueName } from '../kafkaHelpers.js'
+import { Instance, groupGround } from '../instances.js'
+import { groupLag, pollFor, produce, readTopic } from '../kafkaHelpers.js'
 import { kafka } from '../services.js'
 
 const KILLS = Number(process.env.DSTREAM_CRASH_KILLS ?? 6)
@@ -33,18 +33,7 @@ function lastState (stateDir: string): Map<string, number> {
 t.test('a running word count over a keyed topic, two then three instances killed at random: the state and the output end true', async t => {
   const brokers = await kafka(t)
   if (!brokers) return
-  const seed = seedFromEnv()
-  t.comment(`seed ${seed} (DSTREAM_CRASH_SEED=${seed} runs these kills again)`)
-  const input = uniqueName('state-in')
-  const output = uniqueName('state-out')
-  const group = uniqueName('state-g')
-  const instances: Instance[] = []
-  t.teardown(async () => {
-    for (const i of instances) i.current?.signal('SIGKILL')
-    await deleteTopics(brokers, [input, output])
-  })
-  await createTopic(brokers, input, PARTITIONS)
-  await createTopic(brokers, output, 3)
+  const { seed, input, output, group, instances } = await groupGround(t, brokers, 'state', PARTITIONS)
   const next = random(seed)
   // a skewed vocabulary: some words often, most rarely
   const words = Array.from({ length: RECORDS }, () => `w${Math.floor(WORDS * next() ** 2)}`)

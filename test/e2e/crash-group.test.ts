@@ -12,10 +12,10 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { keep, random, seedFromEnv, sleep } from '../crash.js'
+import { keep, random, sleep } from '../crash.js'
 import { freshDir } from '../helpers.js'
-import { Instance } from '../instances.js'
-import { createTopic, deleteTopics, groupLag, pollFor, produce, readTopic, uniqueName } from '../kafkaHelpers.js'
+import { Instance, groupGround } from '../instances.js'
+import { groupLag, pollFor, produce, readTopic } from '../kafkaHelpers.js'
 import { kafka } from '../services.js'
 
 const KILLS = Number(process.env.DSTREAM_CRASH_KILLS ?? 6)
@@ -26,18 +26,7 @@ const INSTANCES = 3
 t.test('three instances in one group, to-kafka the only sink, processes killed at random: every record once', async t => {
   const brokers = await kafka(t)
   if (!brokers) return
-  const seed = seedFromEnv()
-  t.comment(`seed ${seed} (DSTREAM_CRASH_SEED=${seed} runs these kills again)`)
-  const input = uniqueName('group-in')
-  const output = uniqueName('group-out')
-  const group = uniqueName('group-g')
-  const instances: Instance[] = []
-  t.teardown(async () => {
-    for (const i of instances) i.current?.signal('SIGKILL')
-    await deleteTopics(brokers, [input, output])
-  })
-  await createTopic(brokers, input, PARTITIONS)
-  await createTopic(brokers, output, 3)
+  const { seed, input, output, group, instances } = await groupGround(t, brokers, 'group', PARTITIONS)
   const values = Array.from({ length: RECORDS }, (_, n) => `v${n}`)
   await produce(brokers, input, values.map((value, n) => ({ key: `k${n}`, value, partition: n % PARTITIONS })))
 
