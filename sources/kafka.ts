@@ -90,10 +90,10 @@ hands, so together they read every record once. A member that has not been heard
 from for --session-timeout is dropped from the group, and its partitions go to the
 others from the group's offsets. An instance killed outright (kill -9) leaves
 nothing to be read twice when to-kafka is the only sink: what it had not committed
-is in no transaction that counts, and started again it replays only the batches
-to-kafka had committed (to bring the stateful operators between up to date; the
-sink skips them) and drops the others, whose records are read again from the
-group's offsets by whoever has their partitions. With other sinks (save, to-sql,
+is in no transaction that counts, and started again it replays the batches
+to-kafka had committed as they were (to bring the stateful operators between up to
+date; the sink skips them) and the others empty: their records are read again from
+the group's offsets by whoever has their partitions. With other sinks (save, to-sql,
 several sinks) the source commits after all of them, and a killed instance's
 batches emitted but not committed are read again, by the others and by itself when
 it is started again: at least once, not exactly once, for those.
