@@ -133,15 +133,16 @@ export class ChangelogState {
       if (r.until === r.from || taken) continue
       if (at !== null && at !== r.from) this.say(`batch ${time}: the state of ${this.source}/${r.partition} has its input up to offset ${at}, the batch goes from ${r.from} to ${r.until}: ${at < r.from ? 'the records between are not in it' : 'the records before ' + at + ' are counted twice'} (at least once, as the sinks other than a lone to-kafka are)`)
     }
-    const kept: unknown[] = []
+    // the records are copied only when a range is left out (a replay)
+    const kept: unknown[] | undefined = skip.size > 0 ? [] : undefined
     for (const record of records) {
       const id = this.state.idOf(record)
-      if (id === undefined) { kept.push(record); continue }
+      if (id === undefined) { kept?.push(record); continue }
       const p = this.partitionOf(id)
       if (!owned.has(p)) throw new RuntimeError(`dstream ${this.operator}: batch ${time}: the key ${excerpt(keyText(id))} belongs to partition ${p} of ${this.source} (Kafka's default partitioner over ${this.partitions}), which this instance does not read (${[...owned].sort((a, b) => a - b).join(', ')}): the state is kept per input partition, so the topic must be keyed by the state key (to-kafka --key, or the producer's key)`)
-      if (!skip.has(p)) kept.push(record)
+      if (kept && !skip.has(p)) kept.push(record)
     }
-    return kept
+    return kept ?? records
   }
 
   /**
