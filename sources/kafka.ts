@@ -62,7 +62,9 @@ batch's last line carries its offset ranges, Spark's HasOffsetRanges:
 this instance reads (empty ones too); and every line says where it comes from:
 "kafka":{"brokers":"...","group":"G","partitions":{"T":6}}, which the stateful
 operators after it use to keep their state per input partition (see
-update-state-by-key).
+update-state-by-key). Once a message is not where Kafka's default partitioner puts
+its key (no key, or a partition chosen otherwise), the lines say "keyed":false: the
+topic is not keyed, and those operators keep their state per instance (and say so).
 
 The ranges are logged in the state directory (DIR/NAME/log.ndjson, synced) before
 the batch is emitted, and the offsets are committed to the group only once the

@@ -222,6 +222,8 @@ t.test('who commits the offsets: to-kafka, in its transactions, when it is the o
     const named = lines.filter(l => l.group !== undefined)
     if (commits === 'to-kafka') t.ok(lines.length > 0 && named.length === lines.length && named.every(l => l.group === group && Array.isArray(l.offsets)), `${label}: every batch line names the group beside its ranges`)
     else t.equal(named.length, 0, `${label}: no batch line names the group`)
+    // the messages have no key: the stateful operators after it are told to keep their state per instance
+    t.ok(lines.every(l => l.kafka?.keyed === false), `${label}: messages without keys: the lines say "keyed":false`)
     await lagZero(t, brokers, group, input, `${label}: ${commits} committed every offset (lag 0)`)
   }
 })

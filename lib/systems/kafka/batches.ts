@@ -28,6 +28,7 @@ import type { RangeReader } from './reader.js'
 import { tpKey, tpOf, type Offsets, type OffsetStore } from './offsetStore.js'
 import { membersOf, restartPoint, type Members } from '../../durability/pipeline.js'
 import { markerGroup, readMarker } from './marker.js'
+import { partitionOfBytes } from './partitioner.js'
 import { Serial } from '../../core/serial.js'
 import { SourceLog, type LoggedBatch } from '../../durability/sourceLog.js'
 import type { Chunk } from '../../core/types.js'
@@ -94,8 +95,8 @@ export interface KafkaBatching {
 
 interface Ends { low: number, high: number }
 
-/** The "kafka" field of a batch line. */
-export interface KafkaOrigin { brokers: string, group: string, partitions: Record<string, number> }
+/** The "kafka" field of a batch line; keyed: false once a message was not where its key goes. */
+export interface KafkaOrigin { brokers: string, group: string, partitions: Record<string, number>, keyed?: false }
 
 export class KafkaBatches {
   private readonly log: SourceLog<KafkaBatch>
@@ -115,6 +116,8 @@ export class KafkaBatches {
   /** the last batch emitted: a batch logged but not yet emitted is not committed, sinks or not */
   private emittedUpTo = -Infinity
   private openTime = 0
+  /** every message so far is where the default partitioner puts its key (see checkKeyed) */
+  private keyed = true
   private timer: NodeJS.Timeout | undefined
   private commitTimer: NodeJS.Timeout | undefined
   private closed = false
@@ -462,6 +465,7 @@ export class KafkaBatches {
           const { messages, next } = await this.reader.take(r.topic, r.partition, at, r.until)
           waiting = undefined
           for (const message of messages) {
+            if (this.keyed) this.checkKeyed(r, message)
             const record = this.b.record(r.topic, r.partition, message, batch.batch)
             if (record !== undefined) records.push(record)
           }
@@ -470,7 +474,7 @@ export class KafkaBatches {
           // full chunks go as soon as there are more records than a chunk: the last one is never empty unless the batch is
           let sent = 0
           // every chunk says where it comes from: a chunk-wise stateful operator keeps it until the last, which has the ranges
-          for (; records.length - sent > chunk; sent += chunk) await this.b.emit({ time: batch.batch, interval: batch.interval, records: records.slice(sent, sent + chunk), more: true, extra: { kafka: this.b.origin } })
+          for (; records.length - sent > chunk; sent += chunk) await this.b.emit({ time: batch.batch, interval: batch.interval, records: records.slice(sent, sent + chunk), more: true, extra: { kafka: this.origin() } })
           if (sent > 0) records = records.slice(sent)
         }
       }
@@ -478,9 +482,26 @@ export class KafkaBatches {
       clearInterval(slow)
     }
     // Spark's HasOffsetRanges; and the group, when the sink is to commit them there
-    const extra = batch.committer === undefined ? { offsets: ranges, kafka: this.b.origin } : { offsets: ranges, group: this.b.group, kafka: this.b.origin }
+    const extra = batch.committer === undefined ? { offsets: ranges, kafka: this.origin() } : { offsets: ranges, group: this.b.group, kafka: this.origin() }
     await this.b.emit({ time: batch.batch, interval: batch.interval, records, extra })
     this.emittedUpTo = batch.batch
+  }
+
+  /** "kafka" on the batch lines: where they come from, and whether the topic is keyed (keyed state per input partition needs it). */
+  private origin (): KafkaOrigin {
+    return this.keyed ? this.b.origin : { ...this.b.origin, keyed: false }
+  }
+
+  /**
+   * Whether a message is where Kafka's default partitioner puts its key. The first
+   * that is not (no key, or a partition chosen otherwise) makes the topic unkeyed for
+   * the run: the stateful operators after the source then keep their state per
+   * instance, as on one machine, rather than per input partition.
+   */
+  private checkKeyed (r: OffsetRange, message: KafkaMessage): void {
+    if (message.key !== null && partitionOfBytes(message.key, this.b.origin.partitions[r.topic] ?? 0) === r.partition) return
+    // not said here: it matters only to a stateful operator after the source, which says it
+    this.keyed = false
   }
 
   private raise (key: string, until: number): void {

@@ -61,7 +61,8 @@ export interface ChangelogMessages { topic: string, messages: Array<{ key: strin
 /** The kafka source's description of a batch, from its line; undefined for a batch from elsewhere. */
 function originOf (extra: Record<string, unknown> | undefined): { origin: KafkaOrigin, ranges: OffsetRange[], viaSink: boolean } | undefined {
   const origin = extra?.kafka as KafkaOrigin | undefined
-  if (!origin || typeof origin.group !== 'string' || typeof origin.partitions !== 'object') return undefined
+  // a topic not keyed by the default partitioner: the state stays per instance
+  if (!origin || typeof origin.group !== 'string' || typeof origin.partitions !== 'object' || origin.keyed === false) return undefined
   const ranges = Array.isArray(extra!.offsets) ? extra!.offsets as OffsetRange[] : []
   return { origin, ranges, viaSink: typeof extra!.group === 'string' }
 }
@@ -91,6 +92,7 @@ export class ChangelogState {
   /** sinks other than a lone to-kafka: the changes of the first batch, written once a checkpoint holds them */
   private early: ChangelogMessages['messages'] = []
   private checkpointed = false
+  private saidUnkeyed = false
   /** the ranges of the batch in hand: its partitions' offsets go to the changelog after it */
   private ranges: Array<{ range: OffsetRange, applied: boolean }> = []
   /** partition → the state's meta() as its changelog last got it, as JSON */
@@ -109,7 +111,13 @@ export class ChangelogState {
   async before (records: unknown[], time: number, extra: Record<string, unknown> | undefined): Promise<unknown[]> {
     this.ranges = []
     const from = originOf(extra)
-    if (!from) return records
+    if (!from) {
+      if ((extra?.kafka as KafkaOrigin | undefined)?.keyed === false && !this.saidUnkeyed) {
+        this.saidUnkeyed = true
+        this.say(`batch ${time}: the topic is not keyed (a message without a key, or not where Kafka's default partitioner puts its key): the state is kept per instance, not per input partition; run one instance of this pipeline`)
+      }
+      return records
+    }
     await this.flush()
     const first = !this.active
     await this.open(from.origin, time)
@@ -395,7 +403,11 @@ source's group (on one machine or several) each hold the state of the partitions
 they read. A key belongs to the partition Kafka's default partitioner gives its
 text (a string key as it is, another key as its JSON): the topic must be keyed by
 the state key (to-kafka --key, or the producer's key); a key of a partition the
-instance does not read stops it (exit 1), and the source must read one topic. The
+instance does not read stops it (exit 1), and the source must read one topic. A
+topic whose messages are not where the default partitioner puts their keys (no key,
+or a partition chosen otherwise: the source says so on its lines, "keyed":false)
+keeps the state per instance, as before, which the operator says: run one instance
+of such a pipeline. The
 changes of each batch go to the compacted topic dstream-GROUP-NAME-changelog, with
 each partition's offset: in to-kafka's transaction when it is the pipeline's only
 sink (state, output and the group's offsets move together: exactly once), else

@@ -31,5 +31,10 @@ export function murmur2 (data: Uint8Array): number {
 
 /** The partition of `partitions` a message keyed `key` (its UTF-8 bytes) goes to. */
 export function partitionOfKey (key: string, partitions: number): number {
-  return (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitions
+  return partitionOfBytes(Buffer.from(key, 'utf8'), partitions)
+}
+
+/** The partition of `partitions` a message with these key bytes goes to. */
+export function partitionOfBytes (key: Uint8Array, partitions: number): number {
+  return (murmur2(key) & 0x7fffffff) % partitions
 }
